@@ -1,0 +1,45 @@
+# videomind — one-command setup, tests and demo run.  See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+# A CPU build of torch 2.13.0 is what we test with; override for CUDA wheels, e.g.
+#   make setup TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= dev,train,demo
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.videomind-installed
+# CI runs the slow-marked checks too; users get the fast suite by default.
+PYTEST_ARGS ?= $(if $(filter true 1 yes,$(CI)),-m "slow or not slow",-m "not slow")
+EXAMPLE_VIDEO := examples/shapes.mp4
+EXAMPLE_QUESTION := What colour is the shape that appears after the blue square leaves?
+
+.PHONY: setup test ask lint format tiny-model clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+test: setup
+	$(BIN)/ruff check videomind tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+ask: setup
+	$(BIN)/videomind ask $(EXAMPLE_VIDEO) "$(EXAMPLE_QUESTION)"
+
+lint: setup
+	$(BIN)/ruff check videomind tests
+	$(BIN)/ruff format --check videomind tests
+
+format: setup
+	$(BIN)/ruff format videomind tests
+	$(BIN)/ruff check --fix videomind tests
+
+tiny-model: setup
+	$(BIN)/python -m videomind.train.tiny_recipe
+
+clean-venv:
+	rm -rf $(VENV)

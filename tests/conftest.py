@@ -1,0 +1,31 @@
+"""Shared fixtures. Everything runs offline on the CPU; models, videos and annotations are built in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ORACLE = FIXTURES / "oracle"
+
+
+def load_expected(case: str) -> dict:
+    """Recorded JSON of an oracle case (NaN stored as the string "NaN")."""
+
+    def fix(x):
+        if x == "NaN":
+            return float("nan")
+        if isinstance(x, list):
+            return [fix(v) for v in x]
+        if isinstance(x, dict):
+            return {k: fix(v) for k, v in x.items()}
+        return x
+
+    return fix(json.loads((ORACLE / "expected" / f"{case}.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def oracle_dir() -> Path:
+    return ORACLE

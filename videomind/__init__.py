@@ -1,0 +1,33 @@
+"""videomind: a Chain-of-LoRA video agent (planner, grounder, verifier, answerer) on one Qwen2-VL base model.
+
+The public surface is imported lazily so that ``import videomind`` stays cheap and has no side effects.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["VideoMindAgent", "AgentOptions", "AgentResult", "AgentStep", "Moment", "Role", "__version__"]
+
+_LAZY = {
+    "VideoMindAgent": "videomind.agent",
+    "AgentOptions": "videomind.agent",
+    "AgentResult": "videomind.records",
+    "AgentStep": "videomind.records",
+    "Moment": "videomind.records",
+    "Role": "videomind.records",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from videomind.agent import AgentOptions, VideoMindAgent
+    from videomind.records import AgentResult, AgentStep, Moment, Role
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'videomind' has no attribute {name!r}")

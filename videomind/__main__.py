@@ -1,0 +1,3 @@
+from videomind.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Command line: one module per subcommand; logging is configured only here."""
