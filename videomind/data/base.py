@@ -1,0 +1,39 @@
+"""The contract every dataset source follows: parse the official processed layout into ``Sample`` records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from videomind.errors import DataError
+from videomind.records import Sample
+
+
+class DataSource:
+    """A parse-only dataset. Subclasses set the class attributes and implement ``_load``.
+
+    ``root`` is the data root (the folder holding ``<folder>/`` sub-folders, like the official ``data/``).
+    ``task`` is one of ``grounding``, ``grounded_qa``, ``qa``, ``verifying``, ``planning``; ``roles`` lists the
+    roles it trains or evaluates.
+    """
+
+    name: ClassVar[str]
+    task: ClassVar[str]
+    splits: ClassVar[tuple[str, ...]]
+    roles: ClassVar[tuple[str, ...]] = ()
+    folder: ClassVar[str | None] = None  # defaults to ``name``
+
+    def __init__(self, root: str | Path = "data") -> None:
+        self.root = Path(root)
+
+    @property
+    def path(self) -> Path:
+        return self.root / (self.folder or self.name)
+
+    def load(self, split: str) -> list[Sample]:
+        if split not in self.splits:
+            raise DataError(f"{self.name} has no split {split!r}; available: {', '.join(self.splits)}")
+        return self._load(split)
+
+    def _load(self, split: str) -> list[Sample]:  # pragma: no cover - abstract
+        raise NotImplementedError
