@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from videomind.cli.main import main as cli_main
 from videomind.data.sources.synthetic import KINDS as SOURCE_KINDS
@@ -88,6 +90,27 @@ def test_world_is_a_function_of_seed_and_config():
     cfg = preset("hard")
     assert generate_world(11, cfg) == generate_world(11, cfg)
     assert generate_world(11, cfg) != generate_world(12, cfg)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**40), name=st.sampled_from(["easy", "medium", "hard"]))
+def test_world_invariants(seed, name):
+    world = generate_world(seed, preset(name))
+    pairs = [(a.kind, a.colour) for a in world.actors]
+    pairs += [(a.kind, a.action.colour) for a in world.actors if a.action and a.action.colour]
+    assert len(pairs) == len(set(pairs))  # "the red circle" always names one shape, recolour targets included
+    assert world.events and world.duration % 0.5 == 0
+    for a in world.actors:
+        assert a.presence == (0.0, world.duration) or 0 < a.presence[0] < a.presence[1] < world.duration
+        if a.action:
+            assert a.presence[0] <= a.action.span[0] < a.action.span[1] <= a.presence[1]
+    times = world.frame_times()
+    tracks = [world.track(a, times) for a in world.actors]
+    for i, ti in enumerate(tracks):  # shapes on screen together stay at least one grid cell apart
+        for tj in tracks[i + 1 :]:
+            both = ti.visible & tj.visible
+            gap = np.hypot(ti.x - tj.x, ti.y - tj.y)[both] * world.grid
+            assert gap.size == 0 or gap.min() >= 1 - 1e-9
 
 
 def test_config_rejects_odd_sizes_and_unknown_presets():
