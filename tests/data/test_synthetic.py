@@ -113,6 +113,15 @@ def test_world_invariants(seed, name):
             assert gap.size == 0 or gap.min() >= 1 - 1e-9
 
 
+@pytest.mark.parametrize("fps", [1.0, 3.0, 2.5])
+def test_durations_are_whole_numbers_of_frames(fps):
+    cfg = preset("medium", fps=fps)
+    for seed in range(20):
+        world = generate_world(seed, cfg)
+        assert world.num_frames / fps == pytest.approx(world.duration, abs=1e-9)
+        assert 16.0 <= world.duration <= 40.0
+
+
 def test_config_rejects_odd_sizes_and_unknown_presets():
     with pytest.raises(UserInputError, match="even"):
         WorldConfig(size=(63, 64))

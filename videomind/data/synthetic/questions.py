@@ -18,7 +18,6 @@ from videomind.data.synthetic.language import action_option, describe, predicate
 from videomind.data.synthetic.world import Actor, Event, Span, World
 
 NUM_OPTIONS = 4
-COUNT_OFFSETS = (-2, -1, 1, 2, 3)  # wrong answers of "how many shapes" are the true count plus these
 ORDER_MARGIN = 2.0  # seconds: "the shape that appears after X" must appear this much before any other one
 WRONG_TURNS = 2  # colour changes offered among the wrong answers of "what does X do", to balance the kinds
 
@@ -196,7 +195,9 @@ def order_questions(world: World, rng: np.random.Generator) -> list[Question]:
 def video_questions(world: World, rng: np.random.Generator) -> list[Question]:
     """Whole-video questions that need no grounding (planner route 4)."""
     n = len(world.actors)
-    counts = [str(n + k) for k in COUNT_OFFSETS if n + k >= 1]
+    # Options are four consecutive counts (from 0) with the true one at a random place, so it is not always the least.
+    first = int(rng.integers(max(0, n - NUM_OPTIONS + 1), n + 1))
+    counts = [str(first + k) for k in range(NUM_OPTIONS)]
     out = _ask(
         "count", "How many different shapes are shown in the video?", str(n), [], counts, (), 4, None, rng
     )

@@ -31,6 +31,7 @@ Span = tuple[float, float]
 Cell = tuple[int, int]  # (row, column)
 
 MAX_TRIES_PER_EVENT = 20
+MAX_ALIGN_UNITS = 100  # search bound of _frame_aligned_units
 MAX_MARGIN_UNITS = 4  # an acting shape's presence extends 1-4 time units around its action
 BACKGROUND_TONE_SATURATION = (0.1, 0.3)
 BACKGROUND_TONE_VALUE = (0.22, 0.4)
@@ -328,12 +329,26 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
     return tuple(round(float(x), 4) for x in rgb)  # type: ignore[return-value]
 
 
+def _frame_aligned_units(cfg: WorldConfig) -> int:
+    """Smallest number of time units whose length is a whole number of frames (1 when fps * time_unit is whole).
+
+    Durations are multiples of it, so a video's frame count times its frame period is exactly its duration.
+    """
+    for n in range(1, MAX_ALIGN_UNITS + 1):
+        frames = n * cfg.time_unit * cfg.fps
+        if abs(frames - round(frames)) < 1e-6:
+            return n
+    return 1
+
+
 def generate_world(seed: int, cfg: WorldConfig) -> World:
     """Draw one video's world from ``seed`` (deterministic: same seed and config, same world)."""
     rng = np.random.default_rng([seed, 0])
     unit = cfg.time_unit
-    lo, hi = (int(np.ceil(d / unit - 1e-9)) for d in cfg.duration)
-    units = int(rng.integers(lo, hi + 1))
+    step = _frame_aligned_units(cfg)
+    lo = int(np.ceil(cfg.duration[0] / unit / step - 1e-9))
+    hi = int(np.floor(cfg.duration[1] / unit / step + 1e-9))
+    units = step * int(rng.integers(lo, max(lo, hi) + 1))
     background = _background(rng)
     builder = _Builder(rng, cfg, units)
     target = int(rng.integers(cfg.events[0], cfg.events[1] + 1))
