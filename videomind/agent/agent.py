@@ -1,0 +1,260 @@
+"""``VideoMindAgent``: plan -> ground -> verify -> answer, faithful to the official evaluation flow.
+
+``run`` only sequences; each role has its own method. Model work goes through a ``Backend`` (backend.py), video
+reading through ``videomind.video``. Everything a run produces is returned in an ``AgentResult``; nothing is kept
+on the agent between queries except the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from videomind import prompts, spans
+from videomind.agent.backend import Backend, ClipInput, ModelBackend
+from videomind.agent.options import AgentOptions
+from videomind.agent.parsing import parse_plan
+from videomind.errors import UserInputError
+from videomind.records import AgentResult, AgentStep, Moment, Role
+from videomind.video import FrameBudget
+
+log = logging.getLogger(__name__)
+
+StepCallback = Callable[[AgentStep], None]
+
+
+@dataclass
+class _Query:
+    """Per-run state: the video readers, the result being built and the step callback."""
+
+    video: str
+    options: AgentOptions
+    result: AgentResult
+    on_step: StepCallback | None
+    stack: ExitStack
+    shared_reader: object | None = None
+    subtitles: list[tuple[float, float, str]] = field(default_factory=list)
+
+
+class VideoMindAgent:
+    """The Chain-of-LoRA agent. Build it with ``from_pretrained`` (None = the embedded default model)."""
+
+    def __init__(self, backend: Backend, options: AgentOptions | None = None, open_video: Callable | None = None):
+        self.backend = backend
+        self.options = options or AgentOptions()
+        self._open_video = open_video
+
+    @classmethod
+    def from_pretrained(
+        cls, path_or_hub_id: str | Path | None = None, *, device: str = "auto", dtype: str = "auto",
+        options: AgentOptions | None = None, **load_kwargs,
+    ) -> VideoMindAgent:  # fmt: skip
+        """Load a VideoMind checkpoint (folder, hub id, or None for the embedded model) and wrap it in an agent."""
+        from videomind.model import load_model
+
+        model, processor = load_model(path_or_hub_id, device=device, dtype=dtype, **load_kwargs)
+        options = options or default_options_for(model)
+        return cls(ModelBackend(model, processor, share_features=options.fast, batch_verifier=options.fast), options)
+
+    # ------------------------------------------------------------------ public API
+    def run(
+        self, video: str | Path, question: str, options: Sequence[str] | None = None, *,
+        subtitles: str | Path | None = None, duration: float | None = None, on_step: StepCallback | None = None,
+        **overrides,
+    ) -> AgentResult:  # fmt: skip
+        """Answer ``question`` about ``video`` (multiple choice when ``options`` are given)."""
+        question = _check_question(question)
+        choices = _check_options(options)
+        opts = self._options(overrides)
+        with ExitStack() as stack:
+            query = self._start(video, question, choices, opts, duration, on_step, stack, subtitles)
+            moment_query = question
+            if opts.planner_enabled and self.backend.has_role(Role.PLANNER.value):
+                moment_query = self.plan(query)
+            if moment_query is not None and opts.use_grounder and self.backend.has_role(Role.GROUNDER.value):
+                self.ground_step(query, moment_query)
+                if opts.use_verifier and self.backend.has_role(Role.VERIFIER.value) and len(query.result.moments) > 1:
+                    self.verify_step(query, question if opts.verifier_query == "question" else query.result.query)
+            if opts.use_answerer:
+                self.answer(query, choices)
+            self.backend.reset()
+            return query.result
+
+    def ground(self, video: str | Path, query: str, top_k: int = 5, **overrides) -> list[Moment]:
+        """Ranked moments for a text query (grounder, then the verifier's re-ranking when it is loaded)."""
+        overrides.setdefault("use_answerer", False)
+        return self.run(video, query, **overrides).moments[:top_k]
+
+    def verify(self, video: str | Path, query: str, moments: Sequence[Moment], **overrides) -> list[float]:
+        """The verifier's score in [0, 1] for each moment (no re-ranking)."""
+        _check_question(query)
+        opts = self._options(overrides)
+        with ExitStack() as stack:
+            state = self._start(video, query, None, opts, None, None, stack, None)
+            return self._score(state, [m.as_span() for m in moments], query)
+
+    # ------------------------------------------------------------------ roles
+    def plan(self, q: _Query) -> str | None:
+        """Run the planner; return the grounding query to use, or None when the plan says "answer only"."""
+        opts, question = q.options, q.result.question
+        clip, view = self._clip(q, opts.planner_budget)
+        text = prompts.planner_prompt(question)
+        started = time.perf_counter()
+        response = self.backend.generate(Role.PLANNER.value, clip, text, "", opts.generation)
+        plan = parse_plan(response)
+        q.result.plan = plan.actions
+        if not plan.valid:
+            q.result.fallbacks.append(f"planner: {plan.error}; grounding the question itself")
+        query: str | None = question
+        if plan.valid and opts.auto_rephrasing and plan.query:
+            query = plan.query
+        if plan.valid and opts.auto_planning and plan.answer_only:
+            query = None
+        self._record(q, AgentStep(Role.PLANNER, text, response, plan.actions, view, time.perf_counter() - started,
+                                  None if plan.valid else plan.error))  # fmt: skip
+        return query
+
+    def ground_step(self, q: _Query, query: str) -> None:
+        opts, result = q.options, q.result
+        result.query = spans.clean_query(query)
+        clip, view = self._clip(q, opts.grounder_budget)
+        text = prompts.grounder_prompt(result.query)
+        started = time.perf_counter()
+        out = self.backend.ground(clip, text, opts.generation)
+        duration = result.duration
+        result.grounder_success = bool(out.rows_norm)
+        if out.rows_norm:
+            result.candidates = [self._moment(s * duration, e * duration, c, duration, opts.round_unit)
+                                 for s, e, c in out.rows_norm]
+            note = None
+        else:
+            with_verifier = opts.use_verifier and self.backend.has_role(Role.VERIFIER.value)
+            fallback = spans.fallback_spans(duration, with_verifier)
+            result.candidates = [self._moment(s, e, 0.0, duration, opts.round_unit) for s, e in fallback]
+            note = "grounder produced no <|reg|>; using the official fallback candidates"
+            result.fallbacks.append(f"grounder: {note}")
+        result.moments = list(result.candidates)
+        parsed = [m.to_dict() for m in result.candidates[: opts.verifier_top_k]]
+        self._record(q, AgentStep(Role.GROUNDER, text, out.response, parsed, view, time.perf_counter() - started, note))
+
+    def verify_step(self, q: _Query, query_text: str | None) -> None:
+        opts, result = q.options, q.result
+        top = result.moments[: opts.verifier_top_k]
+        text_query = query_text or result.question
+        started = time.perf_counter()
+        scores = self._score(q, [m.as_span() for m in top], text_query)
+        order = sorted(range(len(top)), key=lambda i: -scores[i])  # stable: ties keep the grounder's order
+        result.verifier_scores = scores
+        result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
+        parsed = {"scores": scores, "ranks": order}
+        self._record(q, AgentStep(Role.VERIFIER, prompts.verifier_prompt(text_query), "", parsed, None,
+                                  time.perf_counter() - started))  # fmt: skip
+
+    def answer(self, q: _Query, choices: list[str] | None) -> None:
+        opts, result = q.options, q.result
+        duration = result.duration
+        span = result.moments[0].as_span() if result.moments else (0.0, duration)
+        start, end = spans.expand_span(span, duration, opts.answer_crop.min_length(duration))
+        clip, view = self._clip(q, opts.answerer_budget, start, end)
+        style = opts.style if choices or opts.style == "demo" else "direct"
+        cues = prompts.subtitle_prefix(q.subtitles, start, end) if q.subtitles else None
+        text, prefix = prompts.answerer_prompt(result.question, choices, style, cues)
+        started = time.perf_counter()
+        response = self.backend.generate(Role.ANSWERER.value, clip, text, prefix, opts.generation)
+        result.response = response
+        result.answer = _parse_answer(response, choices, prefix)
+        if choices and result.answer is None:
+            result.warnings.append(f"answerer: no option letter found in {response!r}")
+        self._record(q, AgentStep(Role.ANSWERER, text + prefix, response, result.answer, view,
+                                  time.perf_counter() - started))  # fmt: skip
+
+    # ------------------------------------------------------------------ helpers
+    def _opener(self) -> Callable:
+        if self._open_video is not None:
+            return self._open_video
+        from videomind.video import open_video
+
+        return open_video
+
+    def _options(self, overrides: dict) -> AgentOptions:
+        return self.options.updated(**overrides) if overrides else self.options
+
+    def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
+        path = str(video)
+        reader = stack.enter_context(self._opener()(path))
+        total = float(duration) if duration is not None else float(reader.duration)
+        result = AgentResult(question=question, duration=total, options=choices)
+        q = _Query(path, opts, result, on_step, stack, shared_reader=reader if opts.fast else None)
+        if subtitles is not None and opts.use_subtitles:
+            from videomind.video import load_subtitles
+
+            q.subtitles = load_subtitles(subtitles)
+        return q
+
+    def _clip(self, q: _Query, budget: FrameBudget, start: float | None = None, end: float | None = None):
+        reader = q.shared_reader
+        if reader is None:  # plain official order: every role decodes on its own
+            reader = q.stack.enter_context(self._opener()(q.video))
+        clip = reader.sample(budget, start, end)
+        key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
+        return ClipInput(clip.frames, key), clip.view
+
+    def _score(self, q: _Query, candidates: list[tuple[float, float]], text_query: str) -> list[float]:
+        opts, duration = q.options, q.result.duration
+        clips, bounds = [], []
+        for span in candidates:
+            (s1, e1), bound = spans.zoom_window(span, duration, opts.verifier_min_span)
+            clip, _ = self._clip(q, opts.verifier_budget, s1, e1)
+            clips.append(clip)
+            bounds.append(bound)
+        return self.backend.verify(clips, prompts.verifier_prompt(text_query), bounds)
+
+    @staticmethod
+    def _moment(start: float, end: float, score: float, duration: float, unit: float | None) -> Moment:
+        start, end = spans.clamp_span((start, end), duration)
+        if unit:
+            start, end = spans.round_to_unit(start, unit), spans.round_to_unit(end, unit)
+        return Moment(start, end, float(score))
+
+    def _record(self, q: _Query, step: AgentStep) -> None:
+        q.result.trace.append(step)
+        if q.on_step is not None:
+            q.on_step(step)
+
+
+def default_options_for(model) -> AgentOptions:
+    """Options stored with a checkpoint (our embedded model keeps its frame budgets there), else the defaults."""
+    stored = (getattr(model.config, "extra", None) or {}).get("agent_options")
+    if not stored:
+        return AgentOptions()
+    budgets = {k: FrameBudget(**v) for k, v in stored.items() if k.endswith("_budget")}
+    rest = {k: v for k, v in stored.items() if not k.endswith("_budget")}
+    return AgentOptions().updated(**budgets, **rest)
+
+
+def _check_question(question) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise UserInputError("the question (or query) must be a non-empty string")
+    return question
+
+
+def _check_options(options) -> list[str] | None:
+    if options is None:
+        return None
+    if isinstance(options, str) or not all(isinstance(o, str) and o.strip() for o in options):
+        raise UserInputError("options must be a list of non-empty strings, e.g. ['red', 'green', 'blue']")
+    if not 2 <= len(options) <= 26:
+        raise UserInputError(f"give between 2 and 26 options, got {len(options)}")
+    return list(options)
+
+
+def _parse_answer(response: str, choices: list[str] | None, prefix: str) -> str | None:
+    if not choices:
+        return response.strip()
+    from videomind.metrics.qa import parse_option_letter
+
+    return parse_option_letter(prefix + response, choices)

@@ -1,0 +1,99 @@
+"""Every knob of the agent in one record (``AgentOptions``); defaults reproduce the official evaluation script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from videomind.data.constants import DEFAULT_UNIT, AnswerCrop, dataset_constants
+from videomind.errors import UserInputError
+from videomind.video.budget import (
+    ANSWERER_BUDGET,
+    GROUNDER_BUDGET,
+    PLANNER_BUDGET,
+    VERIFIER_BUDGET,
+    FrameBudget,
+)
+
+VERIFIER_TOP_K = 5
+VERIFIER_MIN_SPAN = 2.0  # seconds: candidates are widened to this before the zoom-in
+MAX_NEW_TOKENS = 256
+ANSWER_STYLES = ("mcq", "options", "direct", "demo")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Decoding of the text roles. The official calls are greedy with 256 new tokens and no repetition penalty."""
+
+    max_new_tokens: int = MAX_NEW_TOKENS
+    temperature: float = 0.0  # > 0 samples (the demo's option); the grounder trigger still uses the argmax
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    """How a query is run.
+
+    ``auto_planning`` lets the planner skip grounding ("answerer" plans); ``auto_rephrasing`` lets it rewrite the
+    grounding query. Both are off in the official evaluation scripts (REFERENCE.md s.5.2, s.13 item 20).
+    ``verifier_query`` is "question" (the official evaluation script: the raw question) or "query" (the demo: the
+    possibly rephrased grounding query). ``round_unit`` rounds predicted timestamps (seconds; None = no rounding,
+    as the demo). ``fast`` shares one decode and the vision features across roles and scores the verifier's
+    candidates in one batched pass; ``fast=False`` runs the plain official order (same results).
+    """
+
+    auto_planning: bool = False
+    auto_rephrasing: bool = False
+    use_planner: bool | None = None  # None: run the planner iff a switch above is on and the adapter exists
+    use_grounder: bool = True
+    use_verifier: bool = True
+    verifier_top_k: int = VERIFIER_TOP_K
+    verifier_min_span: float = VERIFIER_MIN_SPAN
+    verifier_query: str = "question"
+    use_answerer: bool = True
+    style: str = "mcq"
+    use_subtitles: bool = False
+    round_unit: float | None = DEFAULT_UNIT
+    answer_crop: AnswerCrop = field(default_factory=AnswerCrop)
+    planner_budget: FrameBudget = PLANNER_BUDGET
+    grounder_budget: FrameBudget = GROUNDER_BUDGET
+    verifier_budget: FrameBudget = VERIFIER_BUDGET
+    answerer_budget: FrameBudget = ANSWERER_BUDGET
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+    fast: bool = True
+
+    def __post_init__(self) -> None:
+        if self.style not in ANSWER_STYLES:
+            raise UserInputError(f"style must be one of {ANSWER_STYLES}, got {self.style!r}")
+        if self.verifier_query not in ("question", "query"):
+            raise UserInputError(f"verifier_query must be 'question' or 'query', got {self.verifier_query!r}")
+        if self.verifier_top_k < 1:
+            raise UserInputError("verifier_top_k must be at least 1")
+
+    @property
+    def planner_enabled(self) -> bool:
+        return self.use_planner if self.use_planner is not None else (self.auto_planning or self.auto_rephrasing)
+
+    def updated(self, **overrides: Any) -> AgentOptions:
+        """A copy with some fields changed; unknown names are an error (no silent typos)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise UserInputError(f"unknown agent option(s) {unknown}; known: {sorted(known)}")
+        return replace(self, **overrides)
+
+    @classmethod
+    def for_dataset(cls, name: str, **overrides: Any) -> AgentOptions:
+        """Options with a dataset's rounding unit, answer-crop rule and answerer budget (REFERENCE.md s.6, s.10)."""
+        constants = dataset_constants(name)
+        base = cls(round_unit=constants.unit, answer_crop=constants.answer_crop,
+                   answerer_budget=constants.answerer_budget)  # fmt: skip
+        return base.updated(**overrides)
+
+    @classmethod
+    def demo(cls, **overrides: Any) -> AgentOptions:
+        """The official demo's behaviour: both planner switches, verifier on the rephrased query, no rounding,
+        the step-by-step answer prompt."""
+        base = cls(auto_planning=True, auto_rephrasing=True, verifier_query="query", round_unit=None, style="demo")
+        return base.updated(**overrides)

@@ -1,0 +1,322 @@
+"""Checkpoint I/O in the OFFICIAL released layout (REFERENCE.md s.1.4), read and written.
+
+```
+<ckpt>/config.json                 flat Qwen2-VL config + model_type agent_qwen2_vl, role, base_model_path, token ids
+<ckpt>/generation_config.json
+<ckpt>/pytorch_model.safetensors   the grounder's timestamp decoder (keys "base_model.model.<name>")
+<ckpt>/<role>/adapter_config.json  PEFT LoRA config (target modules by legacy full names)
+<ckpt>/<role>/adapter_model.safetensors
+<ckpt>/tokenizer*, chat_template.json, preprocessor_config.json
+```
+
+The released files use the transformers 4.45 module hierarchy (``model.layers.N``, ``model.embed_tokens``,
+``visual.*``); transformers 5 nests the text model as ``model.language_model`` and the vision tower as
+``model.visual``. ``LEGACY_PREFIXES`` is the one table that maps between them, in both directions. Loading refuses
+to continue on any missing or unexpected key and names them. Only safetensors are read (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, PeftModel
+from safetensors.torch import load_file, save_file
+from transformers import GenerationConfig, Qwen2VLForConditionalGeneration
+
+from videomind.errors import CheckpointError
+from videomind.model.config import (
+    VideoMindConfig,
+    legacy_config_dict,
+    read_config_file,
+    split_config,
+)
+from videomind.model.devices import resolve_device, resolve_dtype
+from videomind.model.grounding_head import TimestampDecoder
+from videomind.model.hub import resolve_base_model, resolve_checkpoint
+from videomind.model.modeling import TokenIds, VideoMindModel
+from videomind.model.processor import VideoMindProcessor
+from videomind.model.roles import ROLE_ORDER, add_role, lora_layer_count, roles_of, shared_matrix_copies
+
+log = logging.getLogger(__name__)
+
+HEAD_FILE = "pytorch_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+PEFT_PREFIX = "base_model.model."
+HEAD_ATTRIBUTE = "grounding_head."
+
+# official (transformers 4.45) name prefix  <->  transformers 5 name prefix, inside Qwen2VLForConditionalGeneration
+LEGACY_PREFIXES = (
+    ("model.layers.", "model.language_model.layers."),
+    ("model.embed_tokens.", "model.language_model.embed_tokens."),
+    ("model.norm.", "model.language_model.norm."),
+    ("visual.", "model.visual."),
+)
+_LORA_WEIGHT = re.compile(r"\.(lora_[AB]|lora_magnitude_vector)(\.weight)?$")
+# The fields PEFT 0.14 (the official pin) writes and reads; we write exactly these so official code loads our files.
+_OFFICIAL_ADAPTER_FIELDS = (
+    "alpha_pattern", "auto_mapping", "base_model_name_or_path", "bias", "eva_config", "exclude_modules",
+    "fan_in_fan_out", "inference_mode", "init_lora_weights", "layer_replication", "layers_pattern",
+    "layers_to_transform", "loftq_config", "lora_alpha", "lora_bias", "lora_dropout", "megatron_config",
+    "megatron_core", "modules_to_save", "peft_type", "r", "rank_pattern", "revision", "target_modules", "task_type",
+    "use_dora", "use_rslora",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- key names
+def to_internal_name(name: str) -> str:
+    """A module/parameter name of the official hierarchy -> transformers 5 hierarchy (unchanged if already new)."""
+    for old, new in LEGACY_PREFIXES:
+        if name.startswith(old):
+            return new + name[len(old) :]
+    return name
+
+
+def to_official_name(name: str) -> str:
+    for old, new in LEGACY_PREFIXES:
+        if name.startswith(new):
+            return old + name[len(new) :]
+    return name
+
+
+def adapter_key_to_param(key: str, role: str, saved_modules: tuple[str, ...]) -> str:
+    """``base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`` -> the PeftModel parameter name."""
+    if not key.startswith(PEFT_PREFIX):
+        raise CheckpointError(f"adapter key {key!r} does not start with {PEFT_PREFIX!r}")
+    name = to_internal_name(key[len(PEFT_PREFIX) :])
+    match = _LORA_WEIGHT.search(name)
+    if match:
+        suffix = match.group(2) or ""
+        name = name[: match.start()] + f".{match.group(1)}.{role}{suffix}"
+    else:
+        module, _, tensor = name.rpartition(".")
+        if module.rpartition(".")[2] not in saved_modules:
+            raise CheckpointError(f"adapter key {key!r} is neither a LoRA matrix nor a modules_to_save copy")
+        name = f"{module}.modules_to_save.{role}.{tensor}"
+    return PEFT_PREFIX + name
+
+
+def param_to_adapter_key(param: str, role: str) -> str:
+    name = param[len(PEFT_PREFIX) :] if param.startswith(PEFT_PREFIX) else param
+    name = name.replace(f".modules_to_save.{role}.", ".").replace(f".{role}.", ".")
+    if name.endswith(f".{role}"):
+        name = name[: -len(role) - 1]
+    return PEFT_PREFIX + to_official_name(name)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def load_model(
+    path_or_hub_id: str | Path | None = None,
+    *,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "auto",
+    base_model: str | Path | None = None,
+    roles: list[str] | None = None,
+    attn_implementation: str = "sdpa",
+    device_map: str | dict | None = None,
+) -> tuple[VideoMindModel, VideoMindProcessor]:
+    """Load a VideoMind checkpoint (folder or hub id; None = the embedded default model) -> (model, processor).
+
+    ``base_model`` overrides the config's ``base_model_path``; ``roles`` limits which adapter folders are loaded
+    (default: every role folder present). ``device_map="auto"`` spreads a large model over several devices.
+    """
+    ckpt = resolve_checkpoint(path_or_hub_id)
+    qwen_config, agent = split_config(read_config_file(ckpt))
+    dtype = resolve_dtype(dtype, resolve_device(device) if device_map is None else torch.device("cuda"))
+    base_path = ckpt if agent is None else resolve_base_model(ckpt, agent.base_model_path, base_model)
+    base = _load_base(base_path, qwen_config, dtype, attn_implementation, device_map)
+    processor = VideoMindProcessor.from_pretrained(ckpt)
+    agent = agent or VideoMindConfig(role=None, base_model_path=str(base_path))
+    token_ids = token_ids_from(processor, agent, base.generation_config)
+    head = None
+    if (ckpt / HEAD_FILE).is_file():
+        head = TimestampDecoder(qwen_config.text_config.hidden_size, agent.head).to(dtype)
+    model = VideoMindModel(base, agent, token_ids, head)
+    for role in _roles_to_load(ckpt, agent.role, roles):
+        load_adapter(model, ckpt / role, role)
+    if head is not None:
+        load_head(model, ckpt / HEAD_FILE)
+    if device_map is None:
+        model.to(resolve_device(device))
+    elif head is not None:
+        head.to(model.text_model.norm.weight.device)
+    model.eval()
+    log.info("loaded %s (roles: %s) on %s as %s", ckpt, ", ".join(roles_of(model)) or "none", model.device, dtype)
+    return model, processor
+
+
+def token_ids_from(processor: VideoMindProcessor, agent: VideoMindConfig, generation_config) -> TokenIds:
+    eos = getattr(generation_config, "eos_token_id", None) if generation_config is not None else None
+    eos = [eos] if isinstance(eos, int) else list(eos or [])
+    for extra in (processor.im_end_id, processor.pad_token_id):
+        if extra not in eos:
+            eos.append(extra)
+    special = processor.special_token_ids() if agent.reg_token_id is None else agent.token_ids
+    return TokenIds(
+        vision_start=processor.vision_start_id,
+        vision_end=processor.vision_end_id,
+        video_pad=processor.video_token_id,
+        image_pad=processor.image_token_id,
+        pad=processor.pad_token_id,
+        eos=tuple(eos),
+        reg=special["reg_token_id"],
+        seg_start=special["seg_s_token_id"],
+        seg_end=special["seg_e_token_id"],
+    )
+
+
+def _roles_to_load(ckpt: Path, primary: str | None, wanted: list[str] | None) -> list[str]:
+    present = [r for r in ROLE_ORDER if (ckpt / r / ADAPTER_CONFIG).is_file()]
+    if wanted is not None:
+        missing = [r for r in wanted if r not in present]
+        if missing:
+            raise CheckpointError(f"{ckpt} has no adapter folder for {missing}; it has {present or 'none'}")
+        present = [r for r in present if r in wanted]
+    # the config's role is the primary adapter (loaded first, as the official builder does)
+    return sorted(present, key=lambda r: (r != primary, ROLE_ORDER.index(r)))
+
+
+def _load_base(path: Path, config, dtype, attn_implementation: str, device_map) -> Qwen2VLForConditionalGeneration:
+    model, info = Qwen2VLForConditionalGeneration.from_pretrained(
+        str(path), config=config, dtype=dtype, attn_implementation=attn_implementation,
+        device_map=device_map, output_loading_info=True,
+    )  # fmt: skip
+    missing = [k for k in info.get("missing_keys", []) if not (config.tie_word_embeddings and "lm_head" in k)]
+    problems = {k: v for k, v in (("missing", missing), ("unexpected", info.get("unexpected_keys", []))) if v}
+    if problems or info.get("mismatched_keys"):
+        raise CheckpointError(f"base model {path} does not match its config: {problems or info['mismatched_keys']}")
+    return model
+
+
+def read_adapter_config(folder: Path) -> LoraConfig:
+    file = folder / ADAPTER_CONFIG
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing: every role folder needs adapter_config.json + {ADAPTER_WEIGHTS}")
+    raw = json.loads(file.read_text())
+    if raw.get("peft_type", "LORA") != "LORA":
+        raise CheckpointError(f"{file}: only LoRA adapters are supported, found {raw.get('peft_type')}")
+    known = set(LoraConfig.__dataclass_fields__)
+    kwargs = {k: v for k, v in raw.items() if k in known and k not in ("peft_type", "auto_mapping", "revision")}
+    targets = kwargs.get("target_modules")
+    if isinstance(targets, list):
+        kwargs["target_modules"] = sorted(to_internal_name(t) for t in targets)
+    kwargs["inference_mode"] = False
+    return LoraConfig(**kwargs)
+
+
+def load_adapter(model: VideoMindModel, folder: str | Path, role: str) -> None:
+    """Attach the adapter in ``folder`` as ``role`` and load its tensors, refusing any key mismatch."""
+    folder = Path(folder)
+    config = read_adapter_config(folder)
+    add_role(model, role, config)
+    weights = folder / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{weights} is missing (only safetensors adapters are read)")
+    saved = tuple(config.modules_to_save or ())
+    state = {adapter_key_to_param(k, role, saved): v for k, v in load_file(str(weights)).items()}
+    params = dict(model.lm.named_parameters())
+    expected = {n for n in params if f".lora_A.{role}." in n or f".lora_B.{role}." in n or f".modules_to_save.{role}." in n}
+    _require_same_keys(set(state), expected, f"adapter {folder}")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            if params[name].shape != tensor.shape:
+                raise CheckpointError(f"{folder}: {name} has shape {tuple(tensor.shape)}, model expects {tuple(params[name].shape)}")
+            params[name].copy_(tensor.to(params[name].dtype))
+    targets = config.target_modules if isinstance(config.target_modules, (list, set)) else None
+    if targets is not None and lora_layer_count(model, role) != len(targets):
+        raise CheckpointError(f"{folder}: {len(targets)} target modules listed but {lora_layer_count(model, role)} attached")
+    if sorted(saved) != shared_matrix_copies(model, role):
+        raise CheckpointError(f"{folder}: modules_to_save {sorted(saved)} not all attached")
+
+
+def load_head(model: VideoMindModel, file: str | Path) -> None:
+    """Load the timestamp decoder from the official ``pytorch_model.safetensors`` (strict)."""
+    raw = load_file(str(file))
+    state = {}
+    for key, tensor in raw.items():
+        name = key[len(PEFT_PREFIX) :] if key.startswith(PEFT_PREFIX) else key
+        state[name[len(HEAD_ATTRIBUTE) :] if name.startswith(HEAD_ATTRIBUTE) else name] = tensor
+    head = model.grounding_head
+    _require_same_keys(set(state), set(head.state_dict()), f"grounding head {file}")
+    dtype = next(head.parameters()).dtype
+    head.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=True)
+
+
+def _require_same_keys(found: set[str], expected: set[str], what: str) -> None:
+    missing, unexpected = sorted(expected - found), sorted(found - expected)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{what} does not match the model: missing {missing[:10]}{'...' if len(missing) > 10 else ''} "
+            f"({len(missing)}), unexpected {unexpected[:10]}{'...' if len(unexpected) > 10 else ''} ({len(unexpected)})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- saving
+def save_checkpoint(
+    model: VideoMindModel,
+    processor: VideoMindProcessor,
+    out_dir: str | Path,
+    roles: list[str] | None = None,
+    base_model_path: str | None = None,
+    save_dtype: torch.dtype | None = None,
+) -> Path:
+    """Write ``model`` in the official released layout (loadable here and by the official code)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    agent = model.config
+    if base_model_path is not None:
+        agent.base_model_path = base_model_path
+    agent.reg_token_id, agent.seg_s_token_id, agent.seg_e_token_id = (
+        model.token_ids.reg, model.token_ids.seg_start, model.token_ids.seg_end,
+    )  # fmt: skip
+    config = legacy_config_dict(model.qwen_config, agent)
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    generation = model.base.generation_config or GenerationConfig()
+    generation.save_pretrained(str(out))
+    processor.save_pretrained(out)
+    for role in roles if roles is not None else roles_of(model):
+        save_adapter(model, role, out / role, agent.base_model_path, save_dtype)
+    if model.grounding_head is not None:
+        state = {PEFT_PREFIX + k: _contiguous(v, save_dtype) for k, v in model.grounding_head.state_dict().items()}
+        save_file(state, str(out / HEAD_FILE))
+    return out
+
+
+def save_adapter(model: VideoMindModel, role: str, folder: Path, base_model_path: str | None, save_dtype=None) -> None:
+    if role not in roles_of(model):
+        raise ValueError(f"no {role!r} adapter to save; available: {roles_of(model)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for name, param in model.lm.named_parameters():
+        if f".lora_A.{role}." in name or f".lora_B.{role}." in name or f".modules_to_save.{role}." in name:
+            state[param_to_adapter_key(name, role)] = _contiguous(param.detach(), save_dtype)
+    save_file(state, str(folder / ADAPTER_WEIGHTS), metadata={"format": "pt"})
+    (folder / ADAPTER_CONFIG).write_text(json.dumps(official_adapter_config(model, role, base_model_path), indent=2) + "\n")
+
+
+def official_adapter_config(model: VideoMindModel, role: str, base_model_path: str | None) -> dict:
+    config = model.lm.peft_config[role]
+    raw = config.to_dict()
+    raw["target_modules"] = sorted(to_official_name(t) for t in config.target_modules)
+    raw["modules_to_save"] = list(config.modules_to_save) if config.modules_to_save else None
+    raw["base_model_name_or_path"] = base_model_path
+    raw["inference_mode"] = True
+    raw["peft_type"] = "LORA"
+    raw["task_type"] = "CAUSAL_LM"
+    for key, value in raw.items():
+        if isinstance(value, set):
+            raw[key] = sorted(value)
+    return {k: raw.get(k) for k in _OFFICIAL_ADAPTER_FIELDS}
+
+
+def _contiguous(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    tensor = tensor.detach().to("cpu")
+    return (tensor.to(dtype) if dtype is not None else tensor).contiguous().clone()
+
+
+def unwrap_peft(model: VideoMindModel) -> PeftModel | None:
+    return model.lm if isinstance(model.lm, PeftModel) else None

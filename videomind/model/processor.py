@@ -1,0 +1,238 @@
+"""A Qwen2-VL processor that needs no torchvision.
+
+Frames arrive already sampled and resized (videomind.video); this module rescales, normalises with the CLIP
+mean/std and patchifies them exactly as the stock Qwen2-VL processor does (bit-identical: checked against the
+oracle's recorded ``pixel_values_videos``), renders the chat template, expands each ``<|video_pad|>`` into one token
+per merged patch and returns ``mm_token_type_ids`` with the ids.
+
+Why not ``transformers.Qwen2VLProcessor``: in transformers 5.x its video processor imports torchvision, which does
+not install beside the CPU torch build we pin (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from videomind.errors import CheckpointError
+from videomind.prompts import SPECIAL_TOKENS
+
+log = logging.getLogger(__name__)
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+IGNORE_INDEX = -100
+TOKEN_TYPE_TEXT, TOKEN_TYPE_IMAGE, TOKEN_TYPE_VIDEO = 0, 1, 2
+_PLACEHOLDER = "\x00VIDEO\x00"
+
+
+@dataclass(frozen=True)
+class VisionSettings:
+    """The fields of ``preprocessor_config.json`` we use (Qwen2-VL defaults)."""
+
+    patch_size: int = 14
+    temporal_patch_size: int = 2
+    merge_size: int = 2
+    image_mean: tuple[float, float, float] = CLIP_MEAN
+    image_std: tuple[float, float, float] = CLIP_STD
+    rescale_factor: float = 1 / 255
+
+    @property
+    def factor(self) -> int:
+        """Frame sides must be multiples of this (28 for Qwen2-VL)."""
+        return self.patch_size * self.merge_size
+
+    @classmethod
+    def from_file(cls, path: Path) -> VisionSettings:
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text())
+        keys = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in keys}
+        return cls(**kwargs)
+
+    def to_preprocessor_config(self) -> dict[str, Any]:
+        """The stock Qwen2-VL ``preprocessor_config.json`` (with ``do_resize`` off, as the official builder saves it)."""
+        out = asdict(self)
+        out.update(
+            image_mean=list(self.image_mean),
+            image_std=list(self.image_std),
+            do_convert_rgb=True,
+            do_normalize=True,
+            do_rescale=True,
+            do_resize=False,
+            image_processor_type="Qwen2VLImageProcessor",
+            processor_class="Qwen2VLProcessor",
+            resample=3,
+            min_pixels=3136,
+            max_pixels=12845056,
+            size={"min_pixels": 3136, "max_pixels": 12845056},
+        )
+        return out
+
+
+class VideoMindProcessor:
+    """Tokenizer + chat template + frame patchifier for one VideoMind / Qwen2-VL checkpoint."""
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        vision: VisionSettings | None = None,
+        chat_template: str | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.vision = vision or VisionSettings()
+        self.chat_template = chat_template or tokenizer.chat_template
+        if not self.chat_template:
+            raise CheckpointError("the tokenizer has no chat template; add chat_template.json to the checkpoint")
+        ids = tokenizer.convert_tokens_to_ids
+        self.video_token_id = ids("<|video_pad|>")
+        self.image_token_id = ids("<|image_pad|>")
+        self.vision_start_id = ids("<|vision_start|>")
+        self.vision_end_id = ids("<|vision_end|>")
+        self.im_end_id = ids("<|im_end|>")
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ids("<|endoftext|>")
+
+    # ------------------------------------------------------------------ loading / saving
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> VideoMindProcessor:
+        path = Path(path)
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        template_file = path / "chat_template.json"
+        template = json.loads(template_file.read_text())["chat_template"] if template_file.is_file() else None
+        return cls(tokenizer, VisionSettings.from_file(path / "preprocessor_config.json"), template)
+
+    def save_pretrained(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(str(path))
+        (path / "chat_template.json").write_text(json.dumps({"chat_template": self.chat_template}, indent=2) + "\n")
+        config = self.vision.to_preprocessor_config()
+        (path / "preprocessor_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def add_special_tokens(self) -> dict[str, int]:
+        """Add ``<|reg|>``, ``<|seg_start|>``, ``<|seg_end|>`` (in that order) if missing; return their ids."""
+        missing = [t for t in SPECIAL_TOKENS if t not in self.tokenizer.get_vocab()]
+        if missing:
+            self.tokenizer.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
+        return self.special_token_ids()
+
+    def special_token_ids(self) -> dict[str, int]:
+        names = ("reg_token_id", "seg_s_token_id", "seg_e_token_id")
+        ids = self.tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS))
+        unk = self.tokenizer.unk_token_id
+        if any(i is None or (unk is not None and i == unk) for i in ids):
+            raise CheckpointError(f"the tokenizer lacks the VideoMind tokens {SPECIAL_TOKENS}")
+        return dict(zip(names, ids))
+
+    def token_id(self, text: str) -> int:
+        """The id of a text that must be a single token (e.g. "Yes", "No"); raises if it is not."""
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) != 1:
+            raise CheckpointError(f"{text!r} is not a single token in this tokenizer ({ids})")
+        return ids[0]
+
+    # ------------------------------------------------------------------ text
+    def render(self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True) -> str:
+        """Render a conversation with the checkpoint's chat template (no tokenisation)."""
+        return self.tokenizer.apply_chat_template(
+            list(messages), chat_template=self.chat_template, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+    # ------------------------------------------------------------------ vision
+    def patchify(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames ``(N, 3, H, W)`` (uint8 or float in 0-255) -> ``(pixel_values, grid_thw)`` like the stock processor.
+
+        An odd frame count is padded by repeating the last frame (temporal patch 2).
+        """
+        v = self.vision
+        if frames.ndim != 4 or frames.shape[1] != 3:
+            raise ValueError(f"frames must be (N, 3, H, W), got {tuple(frames.shape)}")
+        n, c, h, w = frames.shape
+        if h % v.factor or w % v.factor:
+            raise ValueError(f"frame size {h}x{w} is not a multiple of {v.factor}; resize with videomind.video first")
+        x = frames.to(torch.float32) * v.rescale_factor
+        mean = torch.tensor(v.image_mean, dtype=torch.float32).view(1, 3, 1, 1)
+        std = torch.tensor(v.image_std, dtype=torch.float32).view(1, 3, 1, 1)
+        x = (x - mean) / std
+        if n % v.temporal_patch_size:
+            pad = v.temporal_patch_size - n % v.temporal_patch_size
+            x = torch.cat([x, x[-1:].expand(pad, -1, -1, -1)], dim=0)
+        p, tp, m = v.patch_size, v.temporal_patch_size, v.merge_size
+        gt, gh, gw = x.shape[0] // tp, h // p, w // p
+        x = x.reshape(gt, tp, c, gh // m, m, p, gw // m, m, p).permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
+        pixel_values = x.reshape(gt * gh * gw, c * tp * p * p)
+        return pixel_values, torch.tensor([[gt, gh, gw]], dtype=torch.long)
+
+    def tokens_per_video(self, grid_thw: torch.Tensor) -> int:
+        return int(grid_thw.prod()) // (self.vision.merge_size**2)
+
+    # ------------------------------------------------------------------ full call
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        videos: Sequence[torch.Tensor] | None = None,
+        padding_side: str = "right",
+    ) -> dict[str, torch.Tensor]:
+        """Tokenise rendered texts holding ``<|video_pad|>`` placeholders, one video (frames) per placeholder.
+
+        Returns ``input_ids``, ``attention_mask``, ``mm_token_type_ids`` and, with videos, ``pixel_values_videos``
+        and ``video_grid_thw`` (concatenated over all videos in order).
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        pixel_values, grids = [], []
+        for frames in videos or []:
+            pv, grid = self.patchify(frames)
+            pixel_values.append(pv)
+            grids.append(grid)
+        texts = self._expand_video_tokens(texts, grids)
+        rows = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
+        batch = self.pad(rows, padding_side=padding_side)
+        if grids:
+            batch["pixel_values_videos"] = torch.cat(pixel_values)
+            batch["video_grid_thw"] = torch.cat(grids)
+        return batch
+
+    def _expand_video_tokens(self, texts: list[str], grids: list[torch.Tensor]) -> list[str]:
+        token = "<|video_pad|>"
+        count = sum(t.count(token) for t in texts)
+        if count != len(grids):
+            raise ValueError(f"the text holds {count} video placeholders but {len(grids)} videos were given")
+        queue = iter(grids)
+        out = []
+        for text in texts:
+            while token in text:
+                text = text.replace(token, _PLACEHOLDER * self.tokens_per_video(next(queue)), 1)
+            out.append(text.replace(_PLACEHOLDER, token))
+        return out
+
+    def pad(self, rows: Sequence[Sequence[int]], padding_side: str = "right") -> dict[str, torch.Tensor]:
+        """Pad token-id rows into ``input_ids`` / ``attention_mask`` / ``mm_token_type_ids``."""
+        length = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), length), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
+        for i, row in enumerate(rows):
+            sl = slice(length - len(row), length) if padding_side == "left" else slice(0, len(row))
+            input_ids[i, sl] = torch.tensor(row, dtype=torch.long)
+            attention_mask[i, sl] = 1
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "mm_token_type_ids": self.token_types(input_ids),
+        }
+
+    def token_types(self, input_ids: torch.Tensor) -> torch.Tensor:
+        types = torch.zeros_like(input_ids, dtype=torch.int32)
+        types[input_ids == self.image_token_id] = TOKEN_TYPE_IMAGE
+        types[input_ids == self.video_token_id] = TOKEN_TYPE_VIDEO
+        return types

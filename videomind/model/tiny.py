@@ -1,0 +1,169 @@
+"""Tiny random VideoMind models and tokenizers, built in-process and offline (tests, examples, benchmarks).
+
+The tokenizer is a byte-level BPE trained in a few milliseconds on the role prompts and a small English corpus,
+with Qwen2's pre-tokenizer, the Qwen2-VL special tokens in Qwen2 order and the three VideoMind tokens, so the
+whole pipeline (chat template, video-pad expansion, ``<|reg|>`` triggering, Yes/No lookup) runs as with the real
+tokenizer. The model is a Qwen2-VL of the requested (tiny) shape with random weights.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import GenerationConfig, Qwen2Tokenizer, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+from videomind import prompts
+from videomind.model.config import VideoMindConfig
+from videomind.model.grounding_head import TimestampDecoder, TimestampDecoderConfig
+from videomind.model.modeling import VideoMindModel
+from videomind.model.processor import VideoMindProcessor
+from videomind.model.roles import LoraSettings, add_role, role_lora_config
+from videomind.model.templates import QWEN2_VL_CHAT_TEMPLATE
+
+QWEN2_PRETOKENIZE = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+QWEN2_SPECIAL_TOKENS = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
+    "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+    "<|image_pad|>", "<|video_pad|>",
+)  # fmt: skip
+TINY_VOCAB_SIZE = 1000
+_BASE_CORPUS = (
+    "Yes. No. Yes No yes no The relevant moment happens in . What color is the shape? What colour does it have? "
+    "Options: (A) (B) (C) (D) (E) Best Option: ( A) B) C) D) Please only give the best option. "
+    "red green blue yellow purple orange white black circle square triangle star diamond appears leaves moves "
+    "left right up down changes before after while during first last how many shapes video the a an of to in "
+    "on at with and or is are was it its which what when where who why happens moment query question answer "
+    "0 1 2 3 4 5 6 7 8 9 seconds"
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _trained_bpe(corpus: tuple[str, ...], vocab_size: int) -> str:
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])  # fmt: skip
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    tok.train_from_iterator(corpus, trainer)
+    return tok.to_str()
+
+
+def default_corpus() -> tuple[str, ...]:
+    """Text the tiny tokenizer is trained on: the role prompts, planner plans and a small vocabulary."""
+    plans = [prompts.planner_target(r, "What happens?", "the red circle") for r in (1, 2, 3, 4)]
+    texts = [prompts.PLANNER_PROMPT, prompts.GROUNDER_PROMPT, prompts.VERIFIER_PROMPT, prompts.GROUNDER_RESPONSE]
+    return tuple(texts + plans + [_BASE_CORPUS] * 20)
+
+
+def build_tiny_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = TINY_VOCAB_SIZE) -> Qwen2Tokenizer:
+    """A Qwen2-style tokenizer: trained BPE + the 14 Qwen2-VL special tokens + the 3 VideoMind tokens."""
+    data = tuple(corpus) if corpus is not None else default_corpus()
+    tokenizer = Qwen2Tokenizer(tokenizer_object=Tokenizer.from_str(_trained_bpe(data, vocab_size)))
+    tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN2_SPECIAL_TOKENS)})
+    tokenizer.add_special_tokens({"additional_special_tokens": list(prompts.SPECIAL_TOKENS)})
+    tokenizer.pad_token = "<|endoftext|>"
+    tokenizer.eos_token = "<|im_end|>"
+    tokenizer.chat_template = QWEN2_VL_CHAT_TEMPLATE
+    for word in ("Yes", "No"):
+        if len(tokenizer.encode(word, add_special_tokens=False)) != 1:
+            raise RuntimeError(f"the tiny tokenizer must hold {word!r} as one token; add it to the corpus")
+    return tokenizer
+
+
+@dataclass(frozen=True)
+class TinyShape:
+    """Sizes of a tiny Qwen2-VL (defaults: the oracle's tiny model, about 0.3 M parameters)."""
+
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    vision_depth: int = 2
+    vision_dim: int = 32
+    vision_heads: int = 2
+    mrope_section: tuple[int, int, int] = (2, 3, 3)
+    tie_word_embeddings: bool = False
+
+
+def tiny_qwen_config(tokenizer: Qwen2Tokenizer, shape: TinyShape = TinyShape()) -> Qwen2VLConfig:
+    ids = tokenizer.convert_tokens_to_ids
+    vocab = -(-len(tokenizer) // 64) * 64  # padded like the real vocabularies (unused rows at the end)
+    text = dict(
+        vocab_size=vocab, hidden_size=shape.hidden_size, intermediate_size=shape.intermediate_size,
+        num_hidden_layers=shape.num_layers, num_attention_heads=shape.num_heads,
+        num_key_value_heads=shape.num_kv_heads, rms_norm_eps=1e-6, max_position_embeddings=32768,
+        rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": list(shape.mrope_section)},
+        bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"), pad_token_id=ids("<|endoftext|>"),
+    )  # fmt: skip
+    vision = dict(
+        depth=shape.vision_depth, embed_dim=shape.vision_dim, num_heads=shape.vision_heads,
+        hidden_size=shape.hidden_size, mlp_ratio=4, patch_size=14, temporal_patch_size=2, spatial_merge_size=2,
+    )  # fmt: skip
+    return Qwen2VLConfig(
+        text_config=text, vision_config=vision, tie_word_embeddings=shape.tie_word_embeddings,
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )  # fmt: skip
+
+
+def build_tiny_model(
+    seed: int = 0,
+    *,
+    roles: Sequence[str] = ("planner", "grounder", "verifier"),
+    shape: TinyShape = TinyShape(),
+    lora: LoraSettings = LoraSettings(r=8, alpha=16, dropout=0.0),
+    random_adapters: bool = True,
+    head_config: TimestampDecoderConfig | None = None,
+    tokenizer: Qwen2Tokenizer | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[VideoMindModel, VideoMindProcessor]:
+    """A tiny random VideoMind model + processor, offline, deterministic for a seed.
+
+    With ``random_adapters`` the LoRA B matrices and the role copies of embed_tokens / lm_head are perturbed, so
+    every role really changes the logits (fresh LoRA adapters equal the base model).
+    """
+    tokenizer = tokenizer or build_tiny_tokenizer()
+    processor = VideoMindProcessor(tokenizer)
+    config = tiny_qwen_config(tokenizer, shape)
+    torch.manual_seed(seed)
+    base = Qwen2VLForConditionalGeneration(config).to(dtype)
+    base.generation_config = GenerationConfig(
+        bos_token_id=config.text_config.bos_token_id, pad_token_id=processor.pad_token_id,
+        eos_token_id=[processor.im_end_id, processor.pad_token_id],
+    )  # fmt: skip
+    special = processor.special_token_ids()
+    agent = VideoMindConfig(role="grounder" if "grounder" in roles else (roles[0] if roles else None), **special)
+    if head_config is not None:
+        agent.head = head_config
+    head = TimestampDecoder(shape.hidden_size, agent.head).to(dtype) if "grounder" in roles else None
+    from videomind.model.checkpoint import token_ids_from  # local: checkpoint imports this module's siblings
+
+    model = VideoMindModel(base, agent, token_ids_from(processor, agent, base.generation_config), head)
+    generator = torch.Generator().manual_seed(seed + 1)
+    for role in roles:
+        add_role(model, role, role_lora_config(role, shape.num_layers, lora, init_lora_weights=not random_adapters))
+        if random_adapters:
+            _perturb_role(model, role, generator)
+    model.eval()
+    return model, processor
+
+
+def _perturb_role(model: VideoMindModel, role: str, generator: torch.Generator) -> None:
+    with torch.no_grad():
+        for name, param in model.lm.named_parameters():
+            if f".modules_to_save.{role}." in name:
+                param.add_(torch.randn(param.shape, generator=generator).to(param.dtype) * 0.05)
+            elif f".lora_B.{role}." in name:
+                param.copy_(torch.randn(param.shape, generator=generator).to(param.dtype) * 0.1)
