@@ -71,7 +71,7 @@ def test_grounder_generation_triggers_head_like_official(oracle_model):
         gen = model.generate(batch, max_new_tokens=len(meta["forced_script_ids"]), capture_reg=True,
                              record_logits=True, forced_ids=meta["forced_script_ids"])
         assert gen.token_ids == meta["generated_ids"]
-        assert [int(l.argmax()) for l in gen.step_logits] == meta["raw_argmax_per_step"]
+        assert [int(step.argmax()) for step in gen.step_logits] == meta["raw_argmax_per_step"]
         assert torch.allclose(gen.prefill_prenorm, tensors["prefill_prenorm_states"][0], atol=1e-4)
         assert len(gen.query_states) == 1
         assert torch.allclose(gen.query_states[0], tensors["query_state"].flatten(), atol=1e-4)
