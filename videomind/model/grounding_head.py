@@ -3,17 +3,18 @@
 What it computes (REFERENCE.md s.3; docs/GROUNDING_HEAD.md has the long version):
 
 1. ``pool_frames``: the LLM's pre-final-norm states of the T*W visual tokens -> one vector per temporal token.
-2. ``fuse``: LayerNorm+Linear projections to D=256, modality embeddings, a normalised sine position code on the
-   video tokens, three pre-norm transformer layers over [video tokens; query token], a shared final LayerNorm.
-   In training mode every layer's output is kept (deep supervision, K=3 rows), in eval mode only the last (K=1).
+2. ``fuse``: LayerNorm+Linear projections to D=256, modality embeddings, a normalised sine position code on
+   the video tokens, three pre-norm transformer layers over [video tokens; query token], a shared final
+   LayerNorm. Training mode keeps every layer's output (deep supervision, K=3 rows), eval mode the last (K=1).
 3. ``predict``: a temporal conv pyramid (strides 1/2/4/8, each level computed from the video tokens), shared
    class / boundary conv heads, per-level scales; points ``[position, reg_lo, reg_hi, stride]``.
 4. ``decode``: rows ``[start_norm, end_norm, score]`` sorted, NMS 0.75, top 100; ``loss``: focal + L1 + NCE.
 
-Batches: ``forward`` takes several queries at once (each with its own video length) and keeps no per-call state,
-so several callers can share one head. Padded positions are masked in attention and zeroed afterwards, and every
-sample's pyramid is cut at its own length, so each sample gets the result it would get alone. Parameter names match
-the official checkpoint's (``vis_proj.0.weight``, ..., ``coef.scale``); nothing else is in the state dict.
+Batches: ``forward`` takes several queries at once (each with its own video length) and keeps no per-call
+state, so several callers can share one head. Padded positions are masked in attention and zeroed afterwards,
+and every sample's pyramid is cut at its own length, so each sample gets the result it would get alone.
+Parameter names match the official checkpoint's (``vis_proj.0.weight``, ..., ``coef.scale``); nothing else is
+in the state dict.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class TimestampDecoderConfig:
         ranges = tuple((float(lo), float(hi)) for lo, hi in self.regression_ranges)
         object.__setattr__(self, "regression_ranges", ranges)
         if self.frame_pooling not in FRAME_POOLING_MODES:
-            raise ValueError(f"frame_pooling must be one of {FRAME_POOLING_MODES}, got {self.frame_pooling!r}")
+            raise ValueError(
+                f"frame_pooling must be one of {FRAME_POOLING_MODES}, got {self.frame_pooling!r}"
+            )
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
         if self.dims % self.num_heads:
@@ -112,12 +115,13 @@ class HeadOutput:
 class DecodedSpans:
     """Decoded moments of one query."""
 
-    spans: torch.Tensor  # (min(N, top_k), 3) float32 [start_norm, end_norm, score], best first; suppressed score 0
+    spans: torch.Tensor  # (min(N, top_k), 3) float32 [start_norm, end_norm, score], best first
     saliency: torch.Tensor  # (N,) float32 sigmoid class scores of all points, levels concatenated
     num_steps: int  # T, temporal tokens of the video (spans are fractions of it; may fall outside [0, 1])
+    # suppressed rows stay in place with score 0, as in the official decoder
 
 
-# ---------------------------------------------------------------------------------------------------- building blocks
+# ------------------------------------------------------------------------------------------- building blocks
 class _Transpose(nn.Module):
     """Swap the time and channel axes (conv layers want channels first)."""
 
@@ -152,7 +156,7 @@ class _DropPath(nn.Module):
 
 
 class _Attention(nn.Module):
-    """Multi-head self-attention with separate q / k / v / output (``m``) projections and a key-padding mask."""
+    """Multi-head self-attention: separate q / k / v / output (``m``) projections, key-padding mask."""
 
     def __init__(self, dims: int, heads: int) -> None:
         super().__init__()
@@ -161,7 +165,10 @@ class _Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, key_valid: torch.Tensor | None) -> torch.Tensor:
         b, n, d = x.shape
-        q, k, v = (proj(x).view(b, n, self.heads, d // self.heads).transpose(1, 2) for proj in (self.q, self.k, self.v))
+        q, k, v = (
+            proj(x).view(b, n, self.heads, d // self.heads).transpose(1, 2)
+            for proj in (self.q, self.k, self.v)
+        )
         scores = q @ k.transpose(-1, -2) / math.sqrt(d // self.heads)
         if key_valid is not None:
             scores = scores + torch.where(key_valid, 0.0, -math.inf).to(scores.dtype)[:, None, None, :]
@@ -208,7 +215,13 @@ class _ConvPyramid(nn.Module):
                 continue
             layers: list[nn.Module] = []
             for _ in range(int(math.log2(stride))):
-                layers += [_Transpose(), nn.Conv1d(d, d, 2, stride=2), _Transpose(), nn.LayerNorm(d, config.layer_norm_eps), act()]
+                layers += [
+                    _Transpose(),
+                    nn.Conv1d(d, d, 2, stride=2),
+                    _Transpose(),
+                    nn.LayerNorm(d, config.layer_norm_eps),
+                    act(),
+                ]
             self.blocks.append(nn.Sequential(*layers))
 
 
@@ -223,8 +236,13 @@ class _ConvHead(nn.Module):
             nn.Conv1d(dims, out_dims, kernel, padding=pad), _Transpose(),
         )  # fmt: skip
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.module(x)
+    def forward(self, x: torch.Tensor, inside: torch.Tensor | None = None) -> torch.Tensor:
+        """``inside`` ``(B, L)`` marks each row's real positions; the hidden activations outside are zeroed so
+        the second convolution sees the same zero padding as for the row alone."""
+        hidden = self.module[2](self.module[1](self.module[0](x)))
+        if inside is not None:
+            hidden = hidden * inside[:, None, :].to(hidden.dtype)
+        return self.module[4](self.module[3](hidden))
 
 
 class _Scale(nn.Module):
@@ -251,7 +269,9 @@ def positional_encoding(lengths: torch.Tensor, max_len: int, config: TimestampDe
     return pe * (position <= lengths[:, None]).unsqueeze(-1)
 
 
-def candidate_rows(points: torch.Tensor, logits: torch.Tensor, coords: torch.Tensor, num_steps: int) -> torch.Tensor:
+def candidate_rows(
+    points: torch.Tensor, logits: torch.Tensor, coords: torch.Tensor, num_steps: int
+) -> torch.Tensor:
     """Rows ``[start_norm, end_norm, score]`` of every point, in point order (before sorting and NMS)."""
     stride, position = points[:, POINT_STRIDE], points[:, POINT_POSITION]
     coords = coords.float()
@@ -260,7 +280,7 @@ def candidate_rows(points: torch.Tensor, logits: torch.Tensor, coords: torch.Ten
     return torch.stack((start, end, logits.float().sigmoid()), dim=1)
 
 
-# ---------------------------------------------------------------------------------------------------- the head
+# ------------------------------------------------------------------------------------------------- the head
 class TimestampDecoder(nn.Module):
     """The grounding head; ``hidden_size`` is the LLM's (64 for the tiny model, 1536 for 2B, 3584 for 7B)."""
 
@@ -269,8 +289,12 @@ class TimestampDecoder(nn.Module):
         self.config = config = config or TimestampDecoderConfig()
         self.hidden_size = hidden_size
         d, act = config.dims, _ACTIVATIONS[config.activation]
-        self.vis_proj = nn.Sequential(nn.LayerNorm(hidden_size, eps=config.layer_norm_eps), nn.Linear(hidden_size, d))
-        self.reg_proj = nn.Sequential(nn.LayerNorm(hidden_size, eps=config.layer_norm_eps), nn.Linear(hidden_size, d))
+        self.vis_proj = nn.Sequential(
+            nn.LayerNorm(hidden_size, eps=config.layer_norm_eps), nn.Linear(hidden_size, d)
+        )
+        self.reg_proj = nn.Sequential(
+            nn.LayerNorm(hidden_size, eps=config.layer_norm_eps), nn.Linear(hidden_size, d)
+        )
         self.vis_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.vis_fuse = nn.ModuleList(_FusionLayer(config) for _ in range(config.num_fusion_layers))
         self.vis_emb = _Embedding(d)
@@ -282,8 +306,8 @@ class TimestampDecoder(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Fresh-training init (REFERENCE.md s.3.8): Linear N(0, 0.02) / zero bias, LayerNorm 1 / 0, embeddings
-        randn / sqrt(D), level scales 1, convolutions Xavier-uniform / zero bias."""
+        """Fresh-training init (REFERENCE.md s.3.8): Linear N(0, 0.02) / zero bias, LayerNorm 1 / 0,
+        embeddings randn / sqrt(D), level scales 1, convolutions Xavier-uniform / zero bias."""
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, std=self.config.init_std)
@@ -310,8 +334,8 @@ class TimestampDecoder(nn.Module):
 
     # ------------------------------------------------------------------------------------------------ stages
     def pool_frames(self, visual_states: torch.Tensor, tokens_per_step: int) -> torch.Tensor:
-        """``(..., T*W, H) -> (..., T, H)``: average (float32, cast back) of each temporal step's W visual tokens;
-        with ``frame_pooling="mean_max"`` the element-wise max is added to the average."""
+        """``(..., T*W, H) -> (..., T, H)``: average (float32, cast back) of each temporal step's W visual
+        tokens; with ``frame_pooling="mean_max"`` the element-wise max is added to the average."""
         n = visual_states.shape[-2]
         if tokens_per_step <= 0 or n % tokens_per_step:
             raise ValueError(f"{n} visual states do not split into steps of {tokens_per_step} tokens")
@@ -325,10 +349,12 @@ class TimestampDecoder(nn.Module):
         self, frames: torch.Tensor, query_states: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, T, H)`` frames + ``(B, H)`` queries -> video_emb ``(K, B, T, D)`` (zero past each length) and
-        query_emb ``(K, B, D)``; K = all fusion layers in training mode (deep supervision), the last one in eval."""
+        query_emb ``(K, B, D)``; K = every fusion layer in training (deep supervision), the last in eval."""
         b, t, _ = frames.shape
         frame_valid = torch.arange(t, device=frames.device)[None] < lengths[:, None]  # (B, T)
-        frames = torch.where(frame_valid[..., None], frames, torch.zeros((), dtype=frames.dtype, device=frames.device))
+        frames = torch.where(
+            frame_valid[..., None], frames, torch.zeros((), dtype=frames.dtype, device=frames.device)
+        )
         vis = self.vis_emb(self.vis_proj(frames))
         vis = vis + positional_encoding(lengths, t, self.config).to(vis.dtype)
         x = torch.cat((vis, self.reg_emb(self.reg_proj(query_states[:, None]))), dim=1)
@@ -338,12 +364,16 @@ class TimestampDecoder(nn.Module):
             x = layer(x, key_valid)
             collected.append(x)
         joint = self.vis_norm(torch.stack(collected if self.training else collected[-1:]))
-        video_emb = torch.where(frame_valid[None, ..., None], joint[:, :, :-1], torch.zeros((), dtype=joint.dtype, device=joint.device))
+        video_emb = torch.where(
+            frame_valid[None, ..., None],
+            joint[:, :, :-1],
+            torch.zeros((), dtype=joint.dtype, device=joint.device),
+        )
         return video_emb, joint[:, :, -1]
 
     def predict(self, video_emb: torch.Tensor, query_emb: torch.Tensor, lengths: torch.Tensor) -> HeadOutput:
-        """Pyramid + heads on fused tokens ``(K, B, T, D)``. Training pads every sample to ``max(8, T_max)`` (the
-        official single-sample behaviour) and cuts each sample's levels at its own padded length."""
+        """Pyramid + heads on fused tokens ``(K, B, T, D)``. Training pads every sample to ``max(8, T_max)``
+        (the official single-sample behaviour) and cuts each sample's levels at its own padded length."""
         k, b, t, d = video_emb.shape
         lengths = lengths.to(video_emb.device)
         padded = max(t, self.config.min_padded_length) if self.training else t
@@ -361,9 +391,12 @@ class TimestampDecoder(nn.Module):
             feat = block(x)  # (K*B, L, D)
             index = torch.arange(feat.shape[1], device=feat.device)
             inside = index[None] < (own // stride)[:, None]  # (B, L): the sample's own pyramid
-            feat = torch.where(inside.repeat(k, 1)[..., None], feat, torch.zeros((), dtype=feat.dtype, device=feat.device))
-            logits.append(self.class_head(feat)[..., 0])
-            coords.append(self.coord_head(feat).exp() * self.coef.scale[level])
+            rows_inside = inside.repeat(k, 1)
+            feat = torch.where(
+                rows_inside[..., None], feat, torch.zeros((), dtype=feat.dtype, device=feat.device)
+            )
+            logits.append(self.class_head(feat, rows_inside)[..., 0])
+            coords.append(self.coord_head(feat, rows_inside).exp() * self.coef.scale[level])
             level_masks.append(inside & (index[None] * stride < lengths[:, None]))
             exists.append(inside)
             sizes.append(feat.shape[1])
@@ -381,8 +414,8 @@ class TimestampDecoder(nn.Module):
         query_states: torch.Tensor,
         lengths: torch.Tensor | Sequence[int] | None = None,
     ) -> HeadOutput:
-        """``frame_states``: pooled states ``(B, T_max, H)`` (with ``lengths``, or all of length T_max) or a list
-        of ``(T_i, H)``; ``query_states``: ``(B, H)``, one ``<|reg|>`` query per row."""
+        """``frame_states``: pooled states ``(B, T_max, H)`` (with ``lengths``, or all of length T_max) or a
+        list of ``(T_i, H)``; ``query_states``: ``(B, H)``, one ``<|reg|>`` query per row."""
         frames, lengths = _batch_frames(frame_states, lengths)
         query_states = query_states.reshape(frames.shape[0], -1).to(frames.dtype)
         if bool((lengths < 1).any()) or int(lengths.max()) > frames.shape[1]:
@@ -393,20 +426,22 @@ class TimestampDecoder(nn.Module):
     # ------------------------------------------------------------------------------------------------ outputs
     @torch.no_grad()
     def decode(self, output: HeadOutput) -> list[DecodedSpans]:
-        """Per query: rows ``[start_norm, end_norm, score]`` sorted by score, NMS, top-k; plus all point scores.
-        Uses the last deep-supervision row (the only one in eval mode)."""
+        """Per query: rows ``[start_norm, end_norm, score]`` sorted by score, NMS, top-k; plus all point
+        scores. Uses the last deep-supervision row (the only one in eval mode)."""
         results = []
         for i in range(output.lengths.shape[0]):
             keep = output.point_mask[i]
             num_steps = int(output.lengths[i])
-            rows = candidate_rows(output.points[keep], output.class_logits[-1, i, keep], output.coords[-1, i, keep], num_steps)
+            rows = candidate_rows(
+                output.points[keep], output.class_logits[-1, i, keep], output.coords[-1, i, keep], num_steps
+            )
             spans = temporal_nms(rows, self.config.nms_threshold, self.config.top_k)
             results.append(DecodedSpans(spans, rows[:, 2].clone(), num_steps))
         return results
 
     def targets(self, output: HeadOutput, timestamps: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class ``(B, N)`` and regression ``(B, N, 2)`` targets; ``timestamps[i]`` = spans ``[[s, e], ...]`` of
-        query i as fractions of its video. Points outside a sample's own pyramid get class 0."""
+        """Class ``(B, N)`` and regression ``(B, N, 2)`` targets; ``timestamps[i]`` = spans ``[[s, e], ...]``
+        of query i as fractions of its video. Points outside a sample's own pyramid get class 0."""
         b, n = output.point_mask.shape
         cls = torch.zeros(b, n, device=output.points.device)
         reg = torch.zeros(b, n, 2, device=output.points.device)
@@ -414,7 +449,11 @@ class TimestampDecoder(nn.Module):
             keep = output.point_mask[i]
             spans = torch.as_tensor(timestamps[i], dtype=torch.float32)
             cls[i, keep], reg[i, keep] = assign_targets(
-                output.points[keep], spans, int(output.lengths[i]), self.config.sample_radius, self.config.tie_tolerance
+                output.points[keep],
+                spans,
+                int(output.lengths[i]),
+                self.config.sample_radius,
+                self.config.tie_tolerance,
             )
         return cls, reg
 
@@ -426,20 +465,22 @@ class TimestampDecoder(nn.Module):
         pos_clip: Sequence,
         group: Sequence[int] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Weighted ``loss_cls`` / ``loss_reg`` / ``loss_sal`` (REFERENCE.md s.3.7), one value each for the batch.
+        """Weighted ``loss_cls`` / ``loss_reg`` / ``loss_sal`` (REFERENCE.md s.3.7), one value each.
 
-        Row i of the batch is one ``<|reg|>`` query: ``timestamps[i]`` its spans (fractions), ``saliency[i]`` its
-        T_i-long 0/1 vector, ``pos_clip[i]`` the sampled positive token. Each query's terms are summed over the
-        deep-supervision rows, averaged over the queries of its sample (``group[i]`` = sample id; default: every
-        query its own sample), then averaged over samples.
+        Row i of the batch is one ``<|reg|>`` query: ``timestamps[i]`` its spans (fractions), ``saliency[i]``
+        its T_i-long 0/1 vector, ``pos_clip[i]`` the sampled positive token. Each query's terms are summed
+        over the deep-supervision rows, averaged over the queries of its sample (``group[i]`` = sample id;
+        default: every query is its own sample), then averaged over samples.
         """
         cfg = self.config
         cls_target, reg_target = self.targets(output, timestamps)
         positive = cls_target > 0
         empty = (~positive.any(dim=1)).nonzero().flatten().tolist()
         if empty:
-            raise UserInputError(f"queries {empty} have no positive point: their spans are shorter than one token; "
-                                 "build targets with grounding_targets(), which widens them")  # fmt: skip
+            raise UserInputError(
+                f"queries {empty} have no positive point: their spans are shorter than one token; "
+                "build targets with grounding_targets(), which widens them"
+            )
         sal, pos = self._saliency_batch(output, saliency, pos_clip)
         frame_valid = torch.arange(sal.shape[1], device=sal.device)[None] < output.lengths[:, None]
         per_query = {
@@ -453,17 +494,23 @@ class TimestampDecoder(nn.Module):
         return {name: losses.average_per_sample(value, group) for name, value in per_query.items()}
 
     @staticmethod
-    def _saliency_batch(output: HeadOutput, saliency: Sequence, pos_clip: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
+    def _saliency_batch(
+        output: HeadOutput, saliency: Sequence, pos_clip: Sequence
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         device, t_max = output.video_emb.device, output.video_emb.shape[2]
         sal = torch.zeros(len(saliency), t_max, device=device)
         for i, values in enumerate(saliency):
             values = torch.as_tensor(values, dtype=torch.float32).flatten()
             if values.numel() != int(output.lengths[i]):
-                raise UserInputError(f"saliency of query {i} has {values.numel()} entries, expected {int(output.lengths[i])}")
+                raise UserInputError(
+                    f"saliency of query {i} has {values.numel()} entries, expected {int(output.lengths[i])}"
+                )
             sal[i, : values.numel()] = values.to(device)
         pos = torch.tensor([int(torch.as_tensor(p).flatten()[0]) for p in pos_clip], device=device)
         if bool((pos >= output.lengths.to(device)).any()) or bool((pos < 0).any()):
-            raise UserInputError(f"pos_clip {pos.tolist()} out of range for lengths {output.lengths.tolist()}")
+            raise UserInputError(
+                f"pos_clip {pos.tolist()} out of range for lengths {output.lengths.tolist()}"
+            )
         return sal, pos
 
 

@@ -2,11 +2,12 @@
 
 Two stages:
 
-- data side, per sample: :func:`grounding_targets` turns annotated spans (seconds) into the normalised timestamps, the
-  per-token saliency vector and the sampled positive clip the losses need (what the official dataset builds);
-- head side, per ``<|reg|>`` query: :func:`point_table` lists the pyramid's points ``[position, reg_lo, reg_hi,
-  stride]`` and :func:`assign_targets` gives each point a class target (0/1) and a regression target (distances to
-  the span's boundaries in units of the point's stride).
+- data side, per sample: :func:`grounding_targets` turns annotated spans (seconds) into the normalised
+  timestamps, the per-token saliency vector and the sampled positive clip the losses need (what the official
+  dataset builds);
+- head side, per ``<|reg|>`` query: :func:`point_table` lists the pyramid's points ``[position, reg_lo,
+  reg_hi, stride]`` and :func:`assign_targets` gives each point a class target (0/1) and a regression target
+  (distances to the span's boundaries in units of the point's stride).
 """
 
 from __future__ import annotations
@@ -33,15 +34,20 @@ class SpanTargets(NamedTuple):
     pos_clip: int  # one index drawn uniformly from the positive tokens
 
 
-def safe_spans(spans_seconds: Sequence[Sequence[float]], duration: float, num_steps: int) -> list[tuple[float, float]]:
+def safe_spans(
+    spans_seconds: Sequence[Sequence[float]], duration: float, num_steps: int
+) -> list[tuple[float, float]]:
     """Clamp and order each span and widen it to at least one temporal token (``duration / T`` seconds)."""
     if duration <= 0 or num_steps <= 0:
-        raise UserInputError(f"need a positive duration and token count, got duration={duration}, T={num_steps}")
+        raise UserInputError(
+            f"need a positive duration and token count, got duration={duration}, T={num_steps}"
+        )
     return [expand_span(span, duration, duration / num_steps) for span in spans_seconds]
 
 
 def saliency_indices(span: tuple[float, float], rate: float, num_steps: int) -> range:
-    """Token indices ``ceil(s*r) .. ceil(min(e*r, T)) - 1`` covered by a (safe) span, ``r`` in tokens per second."""
+    """Token indices ``ceil(s*r) .. ceil(min(e*r, T)) - 1`` covered by a (safe) span, ``r`` in tokens per
+    second."""
     start, end = span
     return range(math.ceil(max(0.0, start * rate)), math.ceil(min(end * rate, num_steps)))
 
@@ -52,11 +58,12 @@ def grounding_targets(
     num_steps: int,
     rng: random.Random | torch.Generator | None = None,
 ) -> SpanTargets:
-    """Normalised timestamps, saliency and a positive clip for one sample, as the official dataset builds them.
+    """Normalised timestamps, saliency and a positive clip for one sample, as the official dataset builds
+    them.
 
-    ``num_steps`` is T, the number of temporal tokens of the processed video (sampled frames / 2). ``rng`` draws the
-    positive clip: a ``random.Random`` (same draw as the official ``random.sample``), a ``torch.Generator``, or
-    ``None`` for Python's global generator (the official behaviour).
+    ``num_steps`` is T, the number of temporal tokens of the processed video (sampled frames / 2). ``rng``
+    draws the positive clip: a ``random.Random`` (same draw as the official ``random.sample``), a
+    ``torch.Generator``, or ``None`` for Python's global generator (the official behaviour).
     """
     if not spans_seconds:
         raise UserInputError("a grounding sample needs at least one span")
@@ -66,7 +73,9 @@ def grounding_targets(
     for span in safe:
         covered = saliency_indices(span, rate, num_steps)
         if len(covered) == 0:
-            raise UserInputError(f"span {span} of a {duration} s video covers no temporal token (T={num_steps})")
+            raise UserInputError(
+                f"span {span} of a {duration} s video covers no temporal token (T={num_steps})"
+            )
         for i in covered:
             saliency[i] = 1.0
     positives = [i for i, v in enumerate(saliency) if v > 0]
@@ -87,8 +96,8 @@ def point_table(
 ) -> torch.Tensor:
     """Rows ``[position, reg_lo, reg_hi, stride]`` (float32) of the first ``L_l`` points of each level.
 
-    Positions are ``0, s, 2s, ...`` in units of level-0 temporal tokens (no half-stride offset). Levels are listed
-    for the strides present (a skipped level simply has length 0).
+    Positions are ``0, s, 2s, ...`` in units of level-0 temporal tokens (no half-stride offset). Levels are
+    listed for the strides present (a skipped level simply has length 0).
     """
     rows = []
     for length, stride, (lo, hi) in zip(level_lengths, strides, regression_ranges):
@@ -109,12 +118,12 @@ def assign_targets(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Class target ``(N,)`` and stride-normalised regression target ``(N, 2)`` of every point for one query.
 
-    Spans (``(S, 2)`` fractions of the video) are scaled to token units by ``num_steps`` (the unpadded T). A point
-    is positive for a span when it lies in the span's centre region (``sample_radius`` strides around the centre,
-    clipped to the span) and its larger boundary distance fits the level's regression range. Among the spans a
-    point is positive for, the shortest wins (spans within ``tie_tolerance`` tokens of it also count as positive);
-    the regression target is the winner's ``(p - start, end - p) / stride`` (for negatives it is computed against
-    the first span and carries no meaning).
+    Spans (``(S, 2)`` fractions of the video) are scaled to token units by ``num_steps`` (the unpadded T). A
+    point is positive for a span when it lies in the span's centre region (``sample_radius`` strides around
+    the centre, clipped to the span) and its larger boundary distance fits the level's regression range.
+    Among the spans a point is positive for, the shortest wins (spans within ``tie_tolerance`` tokens of it
+    also count as positive); the regression target is the winner's ``(p - start, end - p) / stride`` (for
+    negatives it is computed against the first span and carries no meaning).
     """
     gt = spans_norm.to(points.device, torch.float32).reshape(-1, 2) * num_steps  # (S, 2)
     position, stride = points[:, POINT_POSITION, None], points[:, POINT_STRIDE, None]
