@@ -237,6 +237,16 @@ def test_losses_are_finite_with_finite_gradients():
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
 
 
+def test_padding_points_can_be_regression_positives_as_in_the_official_code():
+    # T = 3 padded to 8; span [2, 3] tokens ends at the video end: the level-0 point at position 3 lies in the
+    # padding (masked for the class loss) but is a positive for the regression loss (reach 1, inside the centre)
+    head = random_head().train()
+    out = head(torch.randn(1, 3, 16), torch.randn(1, 16))
+    cls_target, _ = head.targets(out, [[[2 / 3, 1.0]]])
+    assert cls_target[0, :8].tolist() == [0, 0, 1, 1, 0, 0, 0, 0]
+    assert out.valid_mask[0, :8].tolist() == [True] * 3 + [False] * 5
+
+
 def test_spans_without_any_positive_point_are_rejected():
     head = random_head().train()
     out = head(torch.randn(1, 8, 16), torch.randn(1, 16))
