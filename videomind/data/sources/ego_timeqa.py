@@ -1,0 +1,79 @@
+"""EgoTimeQA (``ego_timeqa/annotations.EgoTimeQA.json``, train only; videos and ``durations.json`` under
+``ego4d/v2/``).
+
+Each record: ``video_id``, ``question``, ``answer``, ``wrong_answers`` (three), ``moment_start_frame`` /
+``moment_end_frame`` (30 fps). Filters, as officially: videos of 10-600 s, queries of 3-30 words; " l " in questions
+is read as " I ". Variants: ``ego_timeqa_crop`` and ``ego_timeqa_grounding``.
+
+Fix (REFERENCE s.13.18): the official loader inserts the answer among the wrong ones at a ``random.randint``
+position on every load; here the position is a hash of the record (same on every load and process).
+"""
+
+from __future__ import annotations
+
+from videomind.data.sources._common import (
+    OfficialSource,
+    capitalize_first,
+    clean_query,
+    json_records,
+    mcq,
+    place_answer,
+)
+from videomind.data.sources.qa_ego4d import NUM_OPTIONS, TRAIN_MAX_DURATION, TRAIN_MIN_DURATION, frame_span
+from videomind.records import Sample
+
+MIN_WORDS, MAX_WORDS = 3, 30
+
+
+class EgoTimeQA(OfficialSource):
+    name = "ego_timeqa"
+    task = "grounded_qa"
+    roles = ("answerer",)
+    splits = ("train",)
+    files = {"train": "annotations.EgoTimeQA.json"}
+    video_folder = "ego4d/v2"
+    data_type = "multimodal"
+
+    def _load(self, split: str) -> list[Sample]:
+        durations = self.durations()
+        out = []
+        for i, rec in enumerate(json_records(self.split_file(split))):
+            vid = rec.text("video_id")
+            duration = self.duration_of(durations, vid, rec)
+            question = capitalize_first(rec.text("question").replace(" l ", " I "))
+            words = len(clean_query(question).split(" "))
+            if (
+                not TRAIN_MIN_DURATION <= duration <= TRAIN_MAX_DURATION
+                or not MIN_WORDS <= words <= MAX_WORDS
+            ):
+                continue
+            answer = capitalize_first(rec.text("answer"))
+            wrong = [capitalize_first(o) for o in rec.texts("wrong_answers", NUM_OPTIONS - 1)]
+            options, letter = place_answer(f"{vid}|{question}|{answer}", answer, wrong)
+            out.append(
+                self.sample(
+                    split,
+                    f"{vid}/{i}",
+                    video=self.video(f"{vid}.mp4"),
+                    duration=duration,
+                    spans=[frame_span(rec)],
+                    extra={"vid": vid},
+                    **mcq(question, options, letter, answer),
+                )
+            )
+        return out
+
+
+class EgoTimeQACrop(EgoTimeQA):
+    name = "ego_timeqa_crop"
+    folder = "ego_timeqa"
+    task = "qa"
+    crop = True
+
+
+class EgoTimeQAGrounding(EgoTimeQA):
+    name = "ego_timeqa_grounding"
+    folder = "ego_timeqa"
+    task = "grounding"
+    roles = ("grounder",)
+    data_type = "grounding"
