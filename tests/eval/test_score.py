@@ -1,0 +1,104 @@
+"""``videomind eval score``: merging shards with duplicates, truncated and unreadable lines, missing ids."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from videomind.cli.main import main
+from videomind.eval.records import PredictionRecord
+from videomind.eval.score import read_shards, score_folder
+from videomind.records import Sample
+
+OPTS = ["red", "green", "blue", "yellow"]
+
+
+def _mcq(sid, span, pred, response, answer):
+    s = Sample(id=sid, source="synthetic", duration=30.0, spans=[span], question="Which?", options=OPTS,
+               answer=answer, task=["mcq"])  # fmt: skip
+    return PredictionRecord(sid, "synthetic", s, pred=[pred], conf=[0.9], response=response).to_json()
+
+
+def _gnd(sid, span, pred):
+    s = Sample(id=sid, source="synthetic", duration=30.0, spans=[span], query="a shape", task=["grounding"])
+    return PredictionRecord(sid, "synthetic", s, pred=[pred], conf=[0.9]).to_json()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    # a: IoU .5, IoP 1, correct        b (last version): IoU 1, correct     d: IoU .5, IoP 1
+    # e: (5,15) vs (0,10): IoU 1/3, IoP .5 (written after a partial line of c)     f: IoU 0
+    rank0 = [_mcq("a", (0, 10), (0, 5), "B", "B"), _mcq("b", (10, 20), (10, 20), "A", "C")]
+    partial_c = _gnd("c", (0, 4), (0, 4))[:25]
+    (tmp_path / "predictions.rank0-of-2.jsonl").write_text("\n".join(rank0) + "\n" + partial_c)
+    rank1 = [
+        _mcq("b", (10, 20), (10, 20), "(C)", "C"),
+        _gnd("d", (0, 4), (0, 2)),
+        partial_c + _gnd("e", (0, 10), (5, 15)),  # a killed run resumed without starting a new line
+        "{not json",
+        _gnd("f", (0, 10), (20, 30)),
+    ]
+    (tmp_path / "predictions.rank1-of-2.jsonl").write_text("\n".join(rank1) + "\n")
+    (tmp_path / "expected_ids.json").write_text(json.dumps(["a", "b", "c", "d", "e", "f", "g"]))
+    (tmp_path / "notes.txt").write_text("not a shard")
+    return tmp_path
+
+
+def test_read_shards(folder):
+    shards = read_shards(folder)
+    assert list(shards.lines) == ["a", "b", "d", "e", "f"]
+    assert shards.lines["b"]["response"] == "(C)"  # the last line of an id wins
+    assert shards.duplicates == 1 and shards.total == 8
+    assert shards.truncated == ["predictions.rank0-of-2.jsonl:3", "predictions.rank1-of-2.jsonl:3"]
+    assert shards.malformed == ["predictions.rank1-of-2.jsonl:4"]
+
+
+def test_score_folder_metrics(folder):
+    out = score_folder(folder)
+    assert out["benchmark"] == "synthetic" and out["count"] == 5
+    assert out["missing"] == ["c", "g"] and out["missing_count"] == 2 and out["unexpected_count"] == 0
+    o = out["overall"]
+    # IoU a .5, b 1, d .5, e 1/3, f 0 ; IoP 1, 1, 1, .5, 0
+    assert o["R1@0.3"] == 80.0 and o["R1@0.5"] == 60.0 and o["R1@0.7"] == 20.0
+    assert o["mIoU"] == pytest.approx((0.5 + 1 + 0.5 + 1 / 3) / 5 * 100)
+    assert o["mIoP"] == pytest.approx(70.0)
+    assert o["Acc"] == 100.0 and o["Acc@IoU"] == 100.0  # a (IoU .5) and b (1)
+    assert out["per_task"]["grounding"]["count"] == 3 and out["per_task"]["mcq"]["Acc"] == 100.0
+    written = json.loads((folder / "metrics.json").read_text())
+    assert written["overall"] == pytest.approx(o) and written["failures"] == 0
+
+
+def test_cli_prints_table_and_writes_metrics(folder, capsys):
+    assert main(["eval", "score", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "Synthetic shapes (test): 5 samples from 2 file(s)" in text
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.split()}
+    assert rows["all"][1] == "5" and "46.67" in rows["all"]  # mIoU
+    assert rows["grounding"][1] == "3" and rows["mcq"][1] == "2"
+    assert "2 expected ids missing" in text and "1 duplicate lines" in text and "2 truncated" in text
+    assert (folder / "metrics.json").exists()
+    assert main(["eval", "score", str(folder), "--strict", "--no-write"]) == 1  # missing ids, unreadable line
+
+
+def test_cli_json_and_official_options(folder, capsys):
+    assert main(["eval", "score", str(folder), "--json", "--official", "--no-write"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["spec"]["parse_mode"] == "official" and out["spec"]["union"] == "official"
+    assert out["overall"]["Acc"] == 100.0  # "B" and "(C)" read the same way by check_ans
+
+
+def test_cli_errors_exit_2(tmp_path, capsys):
+    assert main(["eval", "score", str(tmp_path)]) == 2  # no shard files
+    other = Sample(id="z", source="tacos", duration=9.0, spans=[(0, 1)], query="q")
+    lines = [_gnd("a", (0, 1), (0, 1)), PredictionRecord("z", "tacos", other, pred=[[0, 1]]).to_json()]
+    (tmp_path / "p.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["eval", "score", str(tmp_path)]) == 2  # two benchmarks mixed
+    assert main(["eval", "score", str(tmp_path), "--benchmark", "tacos", "--no-write"]) == 0
+    assert main(["eval", "score", str(tmp_path), "--benchmark", "nope"]) == 2
+
+
+def test_cli_list(capsys):
+    assert main(["eval", "list"]) == 0
+    text = capsys.readouterr().out
+    assert "charades_sta" in text and "qvhighlights:valid" in text and len(text.splitlines()) == 16

@@ -1,0 +1,133 @@
+"""``videomind eval ...``: score prediction folders (``score``) and list the benchmark table (``list``).
+
+Each action is added by one ``_add_<action>(sub)`` function listed in ``ACTIONS``; ``predict`` is added the same
+way, as a sibling. Heavy imports happen inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("eval", help="evaluate on benchmarks: predict, score, list")
+    sub = parser.add_subparsers(dest="eval_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    for add in ACTIONS:
+        add(sub)
+
+
+def _add_score(sub) -> None:
+    score = sub.add_parser(
+        "score",
+        help="score a folder of prediction shards and write metrics.json",
+        description="Merge every *.jsonl shard of DIR (last line of each id wins; a truncated last line from a "
+        "killed run is ignored), report missing ids when DIR/expected_ids.json exists, print a table per task and "
+        "write DIR/metrics.json.",
+    )
+    score.add_argument("dir", type=Path, help="the --out folder of `videomind eval predict`")
+    score.add_argument("--benchmark", default=None, help="benchmark name (default: the one the lines name)")
+    score.add_argument(
+        "--json", action="store_true", help="print metrics.json to stdout instead of the table"
+    )
+    score.add_argument(
+        "--parse-mode",
+        choices=("robust", "official"),
+        default=None,
+        help="option-letter reading: robust (default) or the official check_ans rule",
+    )
+    score.add_argument(
+        "--union",
+        choices=("correct", "official"),
+        default=None,
+        help="CG-Bench set IoU: merge overlapping predictions (correct, default) or the official double count",
+    )
+    score.add_argument(
+        "--conf-thr",
+        type=float,
+        default=None,
+        help="CG-Bench: also keep predictions with confidence above this",
+    )
+    score.add_argument(
+        "--official", action="store_true", help="shorthand for --parse-mode official --union official"
+    )
+    score.add_argument("--no-write", action="store_true", help="do not write metrics.json")
+    score.add_argument(
+        "--strict", action="store_true", help="exit 1 when ids are missing or lines were unreadable"
+    )
+    score.set_defaults(func=_score)
+
+
+def _add_list(sub) -> None:
+    listing = sub.add_parser("list", help="list the benchmarks, their sources, splits and headline metrics")
+    listing.add_argument("--json", action="store_true", help="print the table as JSON")
+    listing.set_defaults(func=_list)
+
+
+ACTIONS = (_add_score, _add_list)
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out = {"parse_mode": "official", "union": "official"} if args.official else {}
+    if args.parse_mode is not None:
+        out["parse_mode"] = args.parse_mode
+    if args.union is not None:
+        out["union"] = args.union
+    if args.conf_thr is not None:
+        out["conf_thr"] = args.conf_thr
+    return out
+
+
+def _print_summary(result: dict) -> None:
+    from videomind.metrics.report import Report, format_table, table_columns
+
+    report = Report(
+        result["overall"], result["per_task"], result["count"], result["failures"], result["errors"],
+        result["unparsable"], tuple(result["headline"]),
+    )  # fmt: skip
+    title = result.get("title") or "unknown benchmark (every applicable metric)"
+    print(f"{title}: {result['count']} samples from {len(result['files'])} file(s)")
+    print(format_table(report, table_columns(report)))
+    if result.get("verifier"):
+        v = result["verifier"]
+        print(
+            f"verifier changed top-1 IoU on {v['samples']} samples: raised {v['iou_raise']}, lowered {v['iou_lower']}"
+        )
+    notes = [
+        f"{result['missing_count']} expected ids missing" if result.get("missing_count") else "",
+        f"{result['duplicates']} duplicate lines (last kept)" if result["duplicates"] else "",
+        f"{len(result['truncated_lines'])} truncated line(s) ignored" if result["truncated_lines"] else "",
+        f"{len(result['malformed_lines'])} unreadable line(s) skipped" if result["malformed_lines"] else "",
+    ]
+    if any(notes):
+        print("note: " + "; ".join(n for n in notes if n))
+
+
+def _score(args: argparse.Namespace) -> int:
+    from videomind.eval.score import METRICS_FILE, score_folder
+
+    result = score_folder(args.dir, args.benchmark, _overrides(args), write=not args.no_write)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        _print_summary(result)
+        if not args.no_write:
+            print(f"wrote {args.dir / METRICS_FILE}")
+    problems = bool(result.get("missing_count")) or bool(result["malformed_lines"])
+    return 1 if args.strict and problems else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from videomind.eval.benchmarks import BENCHMARKS
+
+    rows = [b.to_dict() for b in BENCHMARKS.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        roles = "+".join(r["roles"])
+        where = f"{r['source']}:{r['split']}"
+        print(f"{r['name']:<21} {r['title']:<29} {where:<27} {roles:<27} {', '.join(r['headline'])}")
+    return 0

@@ -1,0 +1,192 @@
+"""The benchmark table: the 15 benchmarks of the paper's results tables, plus ``synthetic``.
+
+One frozen :class:`Benchmark` per entry in the ``BENCHMARKS`` dict literal: which data source and split it reads,
+how it is scored (a :class:`videomind.metrics.report.MetricSpec` whose ``headline`` are the paper's columns), which
+roles run and how. Rounding unit, answer crop and the answerer's frame budget come from
+``videomind.data.constants.dataset_constants`` (one table, not repeated here); the other roles' budgets from
+``videomind.video.budget``. docs/EVALUATION.md prints the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from videomind.data.constants import AnswerCrop, DatasetConstants, dataset_constants
+from videomind.errors import UserInputError
+from videomind.metrics.highlights import RECALL_THRESHOLDS
+from videomind.metrics.qa import CGBENCH_THRESHOLDS
+from videomind.metrics.report import MetricSpec
+from videomind.records import Role
+from videomind.video.budget import GROUNDER_BUDGET, PLANNER_BUDGET, VERIFIER_BUDGET, FrameBudget
+
+GROUNDED_QA, VTG, RTL, VIDEO_QA, SYNTHETIC = (
+    "Grounded VideoQA",
+    "Video Temporal Grounding",
+    "Reasoning Temporal Localization",
+    "General VideoQA",
+    "Synthetic",
+)
+ZERO_SHOT, FINE_TUNED = "ZS", "FT"
+VTG_HEADLINE = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One evaluation benchmark.
+
+    ``answer_style`` is the answerer's prompt style (``"mcq"``: options plus the "Best Option: (" prefill) or
+    ``None`` when no answerer runs; ``use_verifier`` says whether the verifier re-ranks the grounder's top-5;
+    ``load_kwargs`` are passed to the source's ``load`` (the synthetic source selects sample kinds with them).
+    """
+
+    name: str
+    title: str
+    group: str
+    source: str
+    split: str
+    metrics: MetricSpec
+    answer_style: str | None = "mcq"
+    use_grounder: bool = True
+    use_verifier: bool = True
+    setting: str = ZERO_SHOT
+    load_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def constants(self) -> DatasetConstants:
+        return dataset_constants(self.source)
+
+    @property
+    def unit(self) -> float:
+        """Rounding unit of predicted timestamps, seconds."""
+        return self.constants.unit
+
+    @property
+    def answer_crop(self) -> AnswerCrop:
+        return self.constants.answer_crop
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """Roles that run, in order (the official scripts never enable the planner)."""
+        out = [Role.GROUNDER] if self.use_grounder else []
+        out += [Role.VERIFIER] if self.use_verifier else []
+        out += [Role.ANSWERER] if self.answer_style else []
+        return tuple(out)
+
+    @property
+    def budgets(self) -> dict[Role, FrameBudget]:
+        """Frame budget of every role (the answerer's is per dataset)."""
+        return {
+            Role.PLANNER: PLANNER_BUDGET,
+            Role.GROUNDER: GROUNDER_BUDGET,
+            Role.VERIFIER: VERIFIER_BUDGET,
+            Role.ANSWERER: self.constants.answerer_budget,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        crop = self.answer_crop
+        return {
+            "name": self.name,
+            "title": self.title,
+            "group": self.group,
+            "source": self.source,
+            "split": self.split,
+            "family": self.metrics.family,
+            "headline": list(self.metrics.headline),
+            "roles": [r.value for r in self.roles],
+            "answer_style": self.answer_style,
+            "unit": self.unit,
+            "answer_crop": {"min_len": crop.min_len, "min_ratio": crop.min_ratio},
+            "setting": self.setting,
+        }
+
+
+def _qa(headline: tuple[str, ...] = ("Acc",), task_mean: bool = False) -> MetricSpec:
+    return MetricSpec(family="qa", headline=headline, task_mean=task_mean)
+
+
+BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType(
+    {
+        "cgbench": Benchmark(
+            "cgbench", "CG-Bench (mini)", GROUNDED_QA, "cgbench", "test",
+            MetricSpec("cgbench", top_k=(1,), iou_thresholds=CGBENCH_THRESHOLDS,
+                       headline=("long-acc.", "mIoU", "rec.@IoU", "acc.@IoU")),
+        ),
+        "rextime": Benchmark(
+            "rextime", "ReXTime (val)", GROUNDED_QA, "rextime", "valid",
+            MetricSpec("grounded_qa", headline=("R1@0.3", "R1@0.5", "mIoU", "Acc", "Acc@IoU")),
+        ),
+        "nextgqa": Benchmark(
+            "nextgqa", "NExT-GQA (test)", GROUNDED_QA, "nextgqa", "test",
+            MetricSpec("grounded_qa",
+                       headline=("R1@0.3", "R1@0.5", "mIoU", "R@IoP0.3", "R@IoP0.5", "mIoP", "Acc@GQA")),
+        ),
+        "deve_qa": Benchmark(
+            "deve_qa", "DeVE-QA (val)", GROUNDED_QA, "deve_qa", "valid",
+            MetricSpec("grounded_qa", headline=("R1@0.5", "mIoU", "R@IoP0.5", "mIoP", "Acc", "Acc@GQA")),
+            note="15th benchmark (paper v3); no official loader exists, needs a `deve_qa` data source",
+        ),
+        "charades_sta": Benchmark(
+            "charades_sta", "Charades-STA (test)", VTG, "charades_sta", "test",
+            MetricSpec("grounding", headline=VTG_HEADLINE), answer_style=None,
+        ),
+        "activitynet_captions": Benchmark(
+            "activitynet_captions", "ActivityNet-Captions (val_2)", VTG, "activitynet_captions", "test",
+            MetricSpec("grounding", headline=VTG_HEADLINE), answer_style=None,
+            note="the source's test split is val_2.json",
+        ),
+        "qvhighlights": Benchmark(
+            "qvhighlights", "QVHighlights (val)", VTG, "qvhighlights", "valid",
+            MetricSpec("qvhighlights", top_k=(1, 5), iou_thresholds=RECALL_THRESHOLDS,
+                       headline=("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP", "HL-mAP", "HIT@1")),
+            answer_style=None, use_verifier=False, setting=FINE_TUNED,
+            note="grounder only, every candidate kept; the paper's test numbers come from the evaluation server",
+        ),
+        "tacos": Benchmark(
+            "tacos", "TACoS (test)", VTG, "tacos", "test",
+            MetricSpec("grounding", headline=VTG_HEADLINE), answer_style=None, setting=FINE_TUNED,
+        ),
+        "ego4d_nlq": Benchmark(
+            "ego4d_nlq", "Ego4D-NLQ (val)", VTG, "ego4d_nlq", "valid",
+            MetricSpec("grounding", headline=VTG_HEADLINE), answer_style=None,
+        ),
+        "activitynet_rtl": Benchmark(
+            "activitynet_rtl", "ActivityNet-RTL (val)", RTL, "activitynet_rtl", "test",
+            MetricSpec("rtl", headline=("P@0.5", "mIoU")), answer_style=None,
+            note="the source's test split is annot_val_1_q229.json",
+        ),
+        "videomme": Benchmark(
+            "videomme", "Video-MME (w/o subs)", VIDEO_QA, "videomme", "test", _qa(),
+            note="tasks are the duration classes (the paper reports All and Long)",
+        ),
+        "mlvu": Benchmark("mlvu", "MLVU", VIDEO_QA, "mlvu", "test", _qa(("M-Avg", "Acc"), task_mean=True)),
+        "lvbench": Benchmark("lvbench", "LVBench", VIDEO_QA, "lvbench", "test", _qa()),
+        "mvbench": Benchmark("mvbench", "MVBench", VIDEO_QA, "mvbench", "test", _qa(("M-Avg", "Acc"), True)),
+        "longvideobench": Benchmark(
+            "longvideobench", "LongVideoBench (val)", VIDEO_QA, "longvideobench", "valid", _qa(),
+            note="tasks are the duration groups",
+        ),
+        "synthetic": Benchmark(
+            "synthetic", "Synthetic shapes (test)", SYNTHETIC, "synthetic", "test",
+            MetricSpec("grounded_qa",
+                       headline=("R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "mIoP", "Acc", "Acc@IoU", "Acc@GQA")),
+            load_kwargs=MappingProxyType({"kind": ("grounding", "mcq", "qa")}),
+            note="grounding queries, grounded and whole-video questions of `videomind synth make`",
+        ),
+    }
+)  # fmt: skip
+
+
+def list_benchmarks() -> list[str]:
+    return list(BENCHMARKS)
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The table entry of a benchmark; a clear error naming the known ones otherwise."""
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise UserInputError(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHMARKS)}") from None
