@@ -102,3 +102,25 @@ def test_cli_list(capsys):
     assert main(["eval", "list"]) == 0
     text = capsys.readouterr().out
     assert "charades_sta" in text and "qvhighlights:valid" in text and len(text.splitlines()) == 16
+
+
+def test_qvhighlights_lines_use_the_annotation_fields(tmp_path):
+    # the hand example of tests/metrics/test_highlights.py, as prediction lines: mAP 72.5; q1 has saliency
+    # (duration 10 -> 5 clips; VeryGood AP 2/3, hit 1: see test_highlight_query_hand_example)
+    extra1 = {"qid": 1, "vid": "v1", "relevant_windows": [[0, 10], [20, 30]], "relevant_clip_ids": [1, 2],
+              "saliency_scores": [[4, 2, 3], [1, 4, 4]]}  # fmt: skip
+    extra2 = {"qid": 2, "vid": "v2", "relevant_windows": [[10, 20]]}
+    s1 = Sample(
+        id="1", source="qvhighlights", duration=10.0, spans=[(0, 10), (20, 30)], query="q", extra=extra1
+    )
+    s2 = Sample(id="2", source="qvhighlights", duration=150.0, spans=[(10, 20)], query="q", extra=extra2)
+    lines = [
+        PredictionRecord("1", "qvhighlights", s1, pred=[[0, 10], [21, 30], [50, 60], [0, 9]],
+                         conf=[0.9, 0.8, 0.7, 0.6], pred_saliency_scores=[0.1, 0.9, 0.5, 0.2, 0.3]),
+        PredictionRecord("2", "qvhighlights", s2, pred=[[30, 40], [10, 20]], conf=[0.9, 0.5]),
+    ]  # fmt: skip
+    (tmp_path / "p.jsonl").write_text("".join(r.to_json() + "\n" for r in lines))
+    o = score_folder(tmp_path, write=False)["overall"]
+    assert o["mAP"] == pytest.approx(72.5) and o["mAP@0.5"] == pytest.approx(75.0)
+    assert o["R1@0.5"] == 50.0 and o["R1@0.7"] == 50.0
+    assert o["HL-mAP"] == pytest.approx(200 / 3) and o["HIT@1"] == 100.0

@@ -22,6 +22,8 @@ ROBUST_TABLE = [
     ("answer: (c)", "C"),
     ("The best option is (C) a dog barks.", "C"),
     ("Best Option: (B) he runs away", "B"),
+    ("Best Option: (C", "C"),  # the agent parses prefill + response
+    ("Best Option: (a dog barks)", "C"),
     ("The correct answer is D.", "D"),
     ("I would say (A) because he sits", "A"),
     ("he runs away", "B"),  # the option text itself
