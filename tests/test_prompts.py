@@ -38,12 +38,18 @@ def test_mcq_layout():
 def test_subtitle_prefix():
     cues = [(10.0, 12.0, "hello"), (11.0, 40.0, "outside"), (15.25, 16.0, "bye")]
     out = prompts.subtitle_prefix(cues, 10.0, 30.0)
-    assert out == "You are given a video with 20.0 seconds long.\nSubtitles:\n0.0s - 2.0s, hello\n5.2s - 6.0s, bye\n"
+    assert (
+        out
+        == "You are given a video with 20.0 seconds long.\nSubtitles:\n0.0s - 2.0s, hello\n5.2s - 6.0s, bye\n"
+    )
 
 
 def test_planner_targets():
     assert prompts.planner_target(4, "q", None) == '[{"type": "answerer"}]'
-    assert prompts.planner_target(3, "q", "the dog") == '[{"type": "grounder", "value": "the dog"}, {"type": "verifier"}]'
+    assert (
+        prompts.planner_target(3, "q", "the dog")
+        == '[{"type": "grounder", "value": "the dog"}, {"type": "verifier"}]'
+    )
     assert '"value": "q"' in prompts.planner_target(2, "q", "the dog")
     with pytest.raises(ValueError):
         prompts.planner_target(5, "q", None)

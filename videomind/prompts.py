@@ -21,11 +21,11 @@ PLANNER_PROMPT = (
     "Grounder: Accepts a text query and localize the relevant video segment according to the query.\n"
     "Verifier: A tool supporting grounder by verifying the reliability of its outputs.\n"
     "Answerer: Answer a given question directly based on the whole video or a cropped video segment.\n\n"
-    "Your response must be a list in JSON format. A valid plan for reasoning could be \"grounder, verifier, answer\", "
-    "\"grounder, verifier\", or \"answerer\", depending on the given question. Please see an example for the format "
+    'Your response must be a list in JSON format. A valid plan for reasoning could be "grounder, verifier, answer", '
+    '"grounder, verifier", or "answerer", depending on the given question. Please see an example for the format '
     "below.\n\n"
     '[{{"type": "grounder", "value": "<text query>"}}, {{"type": "verifier"}}, {{"type": "answerer"}}]\n\n'
-    "Note that only the grounder can accept an argument called \"value\", which is the text query used for grounding. "
+    'Note that only the grounder can accept an argument called "value", which is the text query used for grounding. '
     "Now I give you the question: '{}'. Please think carefully and respond with your plan in JSON directly."
 )
 
@@ -121,7 +121,9 @@ def planner_target(route: int, question: str, query: str | None) -> str:
     if route == 1:
         return f'[{{"type": "grounder", "value": "{query}"}}, {{"type": "verifier"}}, {{"type": "answerer"}}]'
     if route == 2:
-        return f'[{{"type": "grounder", "value": "{question}"}}, {{"type": "verifier"}}, {{"type": "answerer"}}]'
+        return (
+            f'[{{"type": "grounder", "value": "{question}"}}, {{"type": "verifier"}}, {{"type": "answerer"}}]'
+        )
     if route == 3:
         return f'[{{"type": "grounder", "value": "{query}"}}, {{"type": "verifier"}}]'
     if route == 4:

@@ -62,7 +62,11 @@ class Moment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Moment:
-        return cls(float(data["start"]), float(data["end"]), None if data.get("score") is None else float(data["score"]))
+        return cls(
+            float(data["start"]),
+            float(data["end"]),
+            None if data.get("score") is None else float(data["score"]),
+        )
 
 
 def _tuple_of_spans(spans: Any) -> tuple[tuple[float, float], ...]:
@@ -237,7 +241,9 @@ class AgentResult:
         )
 
 
-def moments_from_spans(spans: Sequence[Sequence[float]], scores: Sequence[float] | None = None) -> list[Moment]:
+def moments_from_spans(
+    spans: Sequence[Sequence[float]], scores: Sequence[float] | None = None
+) -> list[Moment]:
     """Build moments from ``[[start, end], ...]`` seconds and optional per-span scores."""
     scores = scores if scores is not None else [None] * len(spans)
     return [Moment(float(s), float(e), None if c is None else float(c)) for (s, e), c in zip(spans, scores)]

@@ -61,7 +61,9 @@ def temporal_iou_aligned(a, b) -> torch.Tensor:
     return inter / (temporal_area(a) + temporal_area(b) - inter)
 
 
-def temporal_nms(rows: torch.Tensor, threshold: float = NMS_IOU_THRESHOLD, top_k: int = NMS_TOP_K) -> torch.Tensor:
+def temporal_nms(
+    rows: torch.Tensor, threshold: float = NMS_IOU_THRESHOLD, top_k: int = NMS_TOP_K
+) -> torch.Tensor:
     """Greedy NMS on ``(N, 3)`` rows ``[start, end, score]``, exactly as the reference head decodes.
 
     Rows are sorted by score (descending); then for each position i the best remaining row is swapped into place
@@ -101,7 +103,9 @@ def expand_span(span: Sequence[float], duration: float, min_len: float | None = 
     return s, e
 
 
-def zoom_window(span: Sequence[float], duration: float, min_len: float = 2.0) -> tuple[tuple[float, float], tuple[float, float]]:
+def zoom_window(
+    span: Sequence[float], duration: float, min_len: float = 2.0
+) -> tuple[tuple[float, float], tuple[float, float]]:
     """The verifier's zoom-in: ``(window, (ss, se))``.
 
     The span is widened to ``min_len``, then padded by half its length on each side and clamped to the video;

@@ -48,7 +48,9 @@ class ScriptedBackend:
     """Answers each role from a script; records every call."""
 
     plan: str = '[{"type": "grounder", "value": "the dog runs"}, {"type": "verifier"}, {"type": "answerer"}]'
-    rows: list[list[float]] | None = field(default_factory=lambda: [[0.1, 0.2, 0.9], [0.5, 0.7, 0.8], [0.0, 1.0, 0.1]])
+    rows: list[list[float]] | None = field(
+        default_factory=lambda: [[0.1, 0.2, 0.9], [0.5, 0.7, 0.8], [0.0, 1.0, 0.1]]
+    )
     scores: list[float] | None = None
     answer: str = "B) green"
     roles: tuple[str, ...] = ("planner", "grounder", "verifier", "answerer")

@@ -9,7 +9,9 @@ from videomind.records import AgentResult, Role
 
 
 def agent(backend=None, duration=60.0, calls=None, **options):
-    return VideoMindAgent(backend or ScriptedBackend(), AgentOptions(**options), open_video=fake_opener(duration, calls))
+    return VideoMindAgent(
+        backend or ScriptedBackend(), AgentOptions(**options), open_video=fake_opener(duration, calls)
+    )
 
 
 def roles(backend):

@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 from tests.conftest import ORACLE
 from videomind.errors import CheckpointError
-from videomind.model import load_model, save_checkpoint
+from videomind.model import build_tiny_model, load_model, save_checkpoint
 from videomind.model.checkpoint import adapter_key_to_param, param_to_adapter_key
 from videomind.model.roles import lora_layer_count, roles_of
 
@@ -25,7 +25,8 @@ def saved(tiny, tmp_path_factory):
     model, processor = tiny
     out = tmp_path_factory.mktemp("ckpt") / "tiny-videomind"
     base_dir = out.parent / "base"
-    model.base.save_pretrained(base_dir)  # a base folder the checkpoint points to
+    bare, _ = build_tiny_model(seed=0, roles=())  # the same seed builds the same base, without adapters
+    bare.base.save_pretrained(base_dir)
     save_checkpoint(model, processor, out, base_model_path="../base")
     return out
 

@@ -33,7 +33,9 @@ def test_loads_with_every_role_and_exact_weights(oracle_model):
     lora = load_file(str(ORACLE / "tiny-videomind" / "grounder" / "adapter_model.safetensors"))
     params = dict(model.lm.named_parameters())
     name = "base_model.model.model.language_model.layers.1.self_attn.v_proj.lora_B.grounder.weight"
-    assert torch.equal(params[name], lora["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"].float())
+    assert torch.equal(
+        params[name], lora["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"].float()
+    )
 
 
 def test_planner_greedy_ids_and_step_logits(oracle_model):
@@ -44,7 +46,9 @@ def test_planner_greedy_ids_and_step_logits(oracle_model):
         gen = model.generate(batch, max_new_tokens=16, record_logits=True)
     assert gen.token_ids == meta["generated_ids"]
     assert torch.allclose(torch.stack(gen.step_logits), tensors["step_last_logits"], atol=1e-4)
-    position_ids, deltas = model.rope_index(batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"])
+    position_ids, deltas = model.rope_index(
+        batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"]
+    )
     assert torch.equal(position_ids, tensors["position_ids"])
     assert deltas.tolist() == tensors["rope_deltas"].tolist()
 
@@ -68,15 +72,21 @@ def test_grounder_generation_triggers_head_like_official(oracle_model):
     tensors, meta = expected("grounder")
     batch = inputs("grounder")
     with use_role(model, "grounder"):
-        gen = model.generate(batch, max_new_tokens=len(meta["forced_script_ids"]), capture_reg=True,
-                             record_logits=True, forced_ids=meta["forced_script_ids"])
+        gen = model.generate(
+            batch,
+            max_new_tokens=len(meta["forced_script_ids"]),
+            capture_reg=True,
+            record_logits=True,
+            forced_ids=meta["forced_script_ids"],
+        )
         assert gen.token_ids == meta["generated_ids"]
         assert [int(step.argmax()) for step in gen.step_logits] == meta["raw_argmax_per_step"]
         assert torch.allclose(gen.prefill_prenorm, tensors["prefill_prenorm_states"][0], atol=1e-4)
         assert len(gen.query_states) == 1
         assert torch.allclose(gen.query_states[0], tensors["query_state"].flatten(), atol=1e-4)
-        (result,) = model.ground_from_states(batch["input_ids"], batch["video_grid_thw"], gen.prefill_prenorm,
-                                             gen.query_states)
+        (result,) = model.ground_from_states(
+            batch["input_ids"], batch["video_grid_thw"], gen.prefill_prenorm, gen.query_states
+        )
     assert torch.allclose(result.spans_norm, tensors["reg"], atol=1e-5)
 
 
@@ -85,7 +95,9 @@ def test_verifier_scores_and_positions(oracle_model, case):
     model, processor = oracle_model
     tensors, meta = expected(case)
     batch = inputs(case)
-    position_ids, deltas = model.rope_index(batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"])
+    position_ids, deltas = model.rope_index(
+        batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"]
+    )
     assert torch.equal(position_ids, tensors["position_ids"])
     assert deltas.flatten().tolist() == meta["rope_deltas"]
     with use_role(model, "verifier"):
@@ -111,9 +123,13 @@ def test_training_losses_of_train_grounder_short(oracle_model):
                     module.p = 0.0
             head.set_drop_path(0.0)
             losses = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"],
-                pixel_values_videos=batch["pixel_values_videos"], video_grid_thw=batch["video_grid_thw"],
-                timestamps=[batch["timestamps"].tolist()], saliency=[batch["saliency"].tolist()],
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                labels=batch["labels"],
+                pixel_values_videos=batch["pixel_values_videos"],
+                video_grid_thw=batch["video_grid_thw"],
+                timestamps=[batch["timestamps"].tolist()],
+                saliency=[batch["saliency"].tolist()],
                 pos_clip=[int(batch["pos_clip"][0])],
             )
     finally:

@@ -33,7 +33,11 @@ def test_matches_official_processor_bit_for_bit(processor, case, text):
 
 
 def test_special_tokens_and_single_token_lookup(processor):
-    assert processor.special_token_ids() == {"reg_token_id": 1014, "seg_s_token_id": 1015, "seg_e_token_id": 1016}
+    assert processor.special_token_ids() == {
+        "reg_token_id": 1014,
+        "seg_s_token_id": 1015,
+        "seg_e_token_id": 1016,
+    }
     assert processor.token_id("Yes") == 260 and processor.token_id("No") == 259
     with pytest.raises(Exception, match="not a single token"):
         processor.token_id("Yes indeed")

@@ -7,7 +7,9 @@ from videomind.model.roles import shared_matrix_copies, use_role
 
 
 def _batch(processor, text="What is here?"):
-    frames = torch.randint(0, 256, (4, 3, 56, 56), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    frames = torch.randint(
+        0, 256, (4, 3, 56, 56), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
     return processor([processor.render(prompts.video_message(text))], [frames])
 
 

@@ -43,7 +43,9 @@ class _Query:
 class VideoMindAgent:
     """The Chain-of-LoRA agent. Build it with ``from_pretrained`` (None = the embedded default model)."""
 
-    def __init__(self, backend: Backend, options: AgentOptions | None = None, open_video: Callable | None = None):
+    def __init__(
+        self, backend: Backend, options: AgentOptions | None = None, open_video: Callable | None = None
+    ):
         self.backend = backend
         self.options = options or AgentOptions()
         self._open_video = open_video
@@ -58,7 +60,9 @@ class VideoMindAgent:
 
         model, processor = load_model(path_or_hub_id, device=device, dtype=dtype, **load_kwargs)
         options = options or default_options_for(model)
-        return cls(ModelBackend(model, processor, share_features=options.fast, batch_verifier=options.fast), options)
+        return cls(
+            ModelBackend(model, processor, share_features=options.fast, batch_verifier=options.fast), options
+        )
 
     # ------------------------------------------------------------------ public API
     def run(
@@ -77,8 +81,14 @@ class VideoMindAgent:
                 moment_query = self.plan(query)
             if moment_query is not None and opts.use_grounder and self.backend.has_role(Role.GROUNDER.value):
                 self.ground_step(query, moment_query)
-                if opts.use_verifier and self.backend.has_role(Role.VERIFIER.value) and len(query.result.moments) > 1:
-                    self.verify_step(query, question if opts.verifier_query == "question" else query.result.query)
+                if (
+                    opts.use_verifier
+                    and self.backend.has_role(Role.VERIFIER.value)
+                    and len(query.result.moments) > 1
+                ):
+                    self.verify_step(
+                        query, question if opts.verifier_query == "question" else query.result.query
+                    )
             if opts.use_answerer:
                 self.answer(query, choices)
             self.backend.reset()
@@ -128,8 +138,10 @@ class VideoMindAgent:
         duration = result.duration
         result.grounder_success = bool(out.rows_norm)
         if out.rows_norm:
-            result.candidates = [self._moment(s * duration, e * duration, c, duration, opts.round_unit)
-                                 for s, e, c in out.rows_norm]
+            result.candidates = [
+                self._moment(s * duration, e * duration, c, duration, opts.round_unit)
+                for s, e, c in out.rows_norm
+            ]
             note = None
         else:
             with_verifier = opts.use_verifier and self.backend.has_role(Role.VERIFIER.value)
@@ -139,7 +151,9 @@ class VideoMindAgent:
             result.fallbacks.append(f"grounder: {note}")
         result.moments = list(result.candidates)
         parsed = [m.to_dict() for m in result.candidates[: opts.verifier_top_k]]
-        self._record(q, AgentStep(Role.GROUNDER, text, out.response, parsed, view, time.perf_counter() - started, note))
+        self._record(
+            q, AgentStep(Role.GROUNDER, text, out.response, parsed, view, time.perf_counter() - started, note)
+        )
 
     def verify_step(self, q: _Query, query_text: str | None) -> None:
         opts, result = q.options, q.result

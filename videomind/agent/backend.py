@@ -35,17 +35,23 @@ class ClipInput:
 @dataclass(frozen=True)
 class GroundOutput:
     response: str
-    rows_norm: list[list[float]] | None  # [start, end, score] normalised to the video, best first; None = no <|reg|>
+    rows_norm: (
+        list[list[float]] | None
+    )  # [start, end, score] normalised to the video, best first; None = no <|reg|>
 
 
 class Backend(Protocol):
     def has_role(self, role: str) -> bool: ...
 
-    def generate(self, role: str, clip: ClipInput, text: str, prefix: str, settings: GenerationSettings) -> str: ...
+    def generate(
+        self, role: str, clip: ClipInput, text: str, prefix: str, settings: GenerationSettings
+    ) -> str: ...
 
     def ground(self, clip: ClipInput, text: str, settings: GenerationSettings) -> GroundOutput: ...
 
-    def verify(self, clips: Sequence[ClipInput], text: str, bounds: Sequence[tuple[float, float]]) -> list[float]: ...
+    def verify(
+        self, clips: Sequence[ClipInput], text: str, bounds: Sequence[tuple[float, float]]
+    ) -> list[float]: ...
 
     def reset(self) -> None: ...
 
@@ -101,7 +107,9 @@ class ModelBackend:
         return self.processor.decode(ids)
 
     # ------------------------------------------------------------------ roles
-    def generate(self, role: str, clip: ClipInput, text: str, prefix: str, settings: GenerationSettings) -> str:
+    def generate(
+        self, role: str, clip: ClipInput, text: str, prefix: str, settings: GenerationSettings
+    ) -> str:
         batch = self._batch(text, clip, prefix)
         features = self._video_features([clip], batch)
         with use_role(self.model, role):
@@ -119,13 +127,17 @@ class ModelBackend:
         rows = results[0].spans_norm.float().tolist() if results else None
         return GroundOutput(self._decode(out.token_ids), rows)
 
-    def verify(self, clips: Sequence[ClipInput], text: str, bounds: Sequence[tuple[float, float]]) -> list[float]:
+    def verify(
+        self, clips: Sequence[ClipInput], text: str, bounds: Sequence[tuple[float, float]]
+    ) -> list[float]:
         if not clips:
             return []
         groups = [list(range(len(clips)))] if self.batch_verifier else [[i] for i in range(len(clips))]
         scores: list[float] = [0.0] * len(clips)
         for group in groups:
-            for index, score in zip(group, self._verify_batch([clips[i] for i in group], text, [bounds[i] for i in group])):
+            for index, score in zip(
+                group, self._verify_batch([clips[i] for i in group], text, [bounds[i] for i in group])
+            ):
                 scores[index] = score
         return scores
 
@@ -135,12 +147,20 @@ class ModelBackend:
         batch = self.processor([rendered] * len(clips), [c.frames for c in clips], padding_side="left")
         merge = self.processor.vision.merge_size**2
         rows = []
-        for row, mask, grid, bound in zip(batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"], bounds):
+        for row, mask, grid, bound in zip(
+            batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"], bounds
+        ):
             t, h, w = (int(x) for x in grid)
             tokens = row[mask.bool()].tolist()
-            rows.append(insert_segment_tokens(tokens, ids.vision_start, t, h * w // merge, bound, ids.seg_start, ids.seg_end))
+            rows.append(
+                insert_segment_tokens(
+                    tokens, ids.vision_start, t, h * w // merge, bound, ids.seg_start, ids.seg_end
+                )
+            )
         padded = self.processor.pad(rows, padding_side="left")
-        padded.update(pixel_values_videos=batch["pixel_values_videos"], video_grid_thw=batch["video_grid_thw"])
+        padded.update(
+            pixel_values_videos=batch["pixel_values_videos"], video_grid_thw=batch["video_grid_thw"]
+        )
         features = self._video_features(clips, padded)
         with use_role(self.model, Role.VERIFIER):
             logits, _ = self.model.last_logits(padded, video_embeds=features)

@@ -73,7 +73,9 @@ class AgentOptions:
 
     @property
     def planner_enabled(self) -> bool:
-        return self.use_planner if self.use_planner is not None else (self.auto_planning or self.auto_rephrasing)
+        return (
+            self.use_planner if self.use_planner is not None else (self.auto_planning or self.auto_rephrasing)
+        )
 
     def updated(self, **overrides: Any) -> AgentOptions:
         """A copy with some fields changed; unknown names are an error (no silent typos)."""
@@ -95,5 +97,7 @@ class AgentOptions:
     def demo(cls, **overrides: Any) -> AgentOptions:
         """The official demo's behaviour: both planner switches, verifier on the rephrased query, no rounding,
         the step-by-step answer prompt."""
-        base = cls(auto_planning=True, auto_rephrasing=True, verifier_query="query", round_unit=None, style="demo")
+        base = cls(
+            auto_planning=True, auto_rephrasing=True, verifier_query="query", round_unit=None, style="demo"
+        )
         return base.updated(**overrides)

@@ -145,7 +145,9 @@ def load_model(
     elif head is not None:
         head.to(model.text_model.norm.weight.device)
     model.eval()
-    log.info("loaded %s (roles: %s) on %s as %s", ckpt, ", ".join(roles_of(model)) or "none", model.device, dtype)
+    log.info(
+        "loaded %s (roles: %s) on %s as %s", ckpt, ", ".join(roles_of(model)) or "none", model.device, dtype
+    )
     return model, processor
 
 
@@ -180,7 +182,9 @@ def _roles_to_load(ckpt: Path, primary: str | None, wanted: list[str] | None) ->
     return sorted(present, key=lambda r: (r != primary, ROLE_ORDER.index(r)))
 
 
-def _load_base(path: Path, config, dtype, attn_implementation: str, device_map) -> Qwen2VLForConditionalGeneration:
+def _load_base(
+    path: Path, config, dtype, attn_implementation: str, device_map
+) -> Qwen2VLForConditionalGeneration:
     model, info = Qwen2VLForConditionalGeneration.from_pretrained(
         str(path), config=config, dtype=dtype, attn_implementation=attn_implementation,
         device_map=device_map, output_loading_info=True,
@@ -188,19 +192,25 @@ def _load_base(path: Path, config, dtype, attn_implementation: str, device_map) 
     missing = [k for k in info.get("missing_keys", []) if not (config.tie_word_embeddings and "lm_head" in k)]
     problems = {k: v for k, v in (("missing", missing), ("unexpected", info.get("unexpected_keys", []))) if v}
     if problems or info.get("mismatched_keys"):
-        raise CheckpointError(f"base model {path} does not match its config: {problems or info['mismatched_keys']}")
+        raise CheckpointError(
+            f"base model {path} does not match its config: {problems or info['mismatched_keys']}"
+        )
     return model
 
 
 def read_adapter_config(folder: Path) -> LoraConfig:
     file = folder / ADAPTER_CONFIG
     if not file.is_file():
-        raise CheckpointError(f"{file} is missing: every role folder needs adapter_config.json + {ADAPTER_WEIGHTS}")
+        raise CheckpointError(
+            f"{file} is missing: every role folder needs adapter_config.json + {ADAPTER_WEIGHTS}"
+        )
     raw = json.loads(file.read_text())
     if raw.get("peft_type", "LORA") != "LORA":
         raise CheckpointError(f"{file}: only LoRA adapters are supported, found {raw.get('peft_type')}")
     known = set(LoraConfig.__dataclass_fields__)
-    kwargs = {k: v for k, v in raw.items() if k in known and k not in ("peft_type", "auto_mapping", "revision")}
+    # base_model_name_or_path is informational (we resolve the base from config.json); PEFT warns when it differs
+    skip = ("peft_type", "auto_mapping", "revision", "base_model_name_or_path")
+    kwargs = {k: v for k, v in raw.items() if k in known and k not in skip}
     targets = kwargs.get("target_modules")
     if isinstance(targets, list):
         kwargs["target_modules"] = sorted(to_internal_name(t) for t in targets)
@@ -219,16 +229,24 @@ def load_adapter(model: VideoMindModel, folder: str | Path, role: str) -> None:
     saved = tuple(config.modules_to_save or ())
     state = {adapter_key_to_param(k, role, saved): v for k, v in load_file(str(weights)).items()}
     params = dict(model.lm.named_parameters())
-    expected = {n for n in params if f".lora_A.{role}." in n or f".lora_B.{role}." in n or f".modules_to_save.{role}." in n}
+    expected = {
+        n
+        for n in params
+        if f".lora_A.{role}." in n or f".lora_B.{role}." in n or f".modules_to_save.{role}." in n
+    }
     _require_same_keys(set(state), expected, f"adapter {folder}")
     with torch.no_grad():
         for name, tensor in state.items():
             if params[name].shape != tensor.shape:
-                raise CheckpointError(f"{folder}: {name} has shape {tuple(tensor.shape)}, model expects {tuple(params[name].shape)}")
+                raise CheckpointError(
+                    f"{folder}: {name} has shape {tuple(tensor.shape)}, model expects {tuple(params[name].shape)}"
+                )
             params[name].copy_(tensor.to(params[name].dtype))
     targets = config.target_modules if isinstance(config.target_modules, (list, set)) else None
     if targets is not None and lora_layer_count(model, role) != len(targets):
-        raise CheckpointError(f"{folder}: {len(targets)} target modules listed but {lora_layer_count(model, role)} attached")
+        raise CheckpointError(
+            f"{folder}: {len(targets)} target modules listed but {lora_layer_count(model, role)} attached"
+        )
     if sorted(saved) != shared_matrix_copies(model, role):
         raise CheckpointError(f"{folder}: modules_to_save {sorted(saved)} not all attached")
 
@@ -281,12 +299,16 @@ def save_checkpoint(
     for role in roles if roles is not None else roles_of(model):
         save_adapter(model, role, out / role, agent.base_model_path, save_dtype)
     if model.grounding_head is not None:
-        state = {PEFT_PREFIX + k: _contiguous(v, save_dtype) for k, v in model.grounding_head.state_dict().items()}
+        state = {
+            PEFT_PREFIX + k: _contiguous(v, save_dtype) for k, v in model.grounding_head.state_dict().items()
+        }
         save_file(state, str(out / HEAD_FILE))
     return out
 
 
-def save_adapter(model: VideoMindModel, role: str, folder: Path, base_model_path: str | None, save_dtype=None) -> None:
+def save_adapter(
+    model: VideoMindModel, role: str, folder: Path, base_model_path: str | None, save_dtype=None
+) -> None:
     if role not in roles_of(model):
         raise ValueError(f"no {role!r} adapter to save; available: {roles_of(model)}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -295,7 +317,9 @@ def save_adapter(model: VideoMindModel, role: str, folder: Path, base_model_path
         if f".lora_A.{role}." in name or f".lora_B.{role}." in name or f".modules_to_save.{role}." in name:
             state[param_to_adapter_key(name, role)] = _contiguous(param.detach(), save_dtype)
     save_file(state, str(folder / ADAPTER_WEIGHTS), metadata={"format": "pt"})
-    (folder / ADAPTER_CONFIG).write_text(json.dumps(official_adapter_config(model, role, base_model_path), indent=2) + "\n")
+    (folder / ADAPTER_CONFIG).write_text(
+        json.dumps(official_adapter_config(model, role, base_model_path), indent=2) + "\n"
+    )
 
 
 def official_adapter_config(model: VideoMindModel, role: str, base_model_path: str | None) -> dict:

@@ -37,7 +37,13 @@ _VISION_FIELDS = (
     "depth", "embed_dim", "hidden_size", "hidden_act", "mlp_ratio", "num_heads", "in_channels", "patch_size",
     "spatial_merge_size", "temporal_patch_size",
 )  # fmt: skip
-_TOP_FIELDS = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id", "tie_word_embeddings")
+_TOP_FIELDS = (
+    "image_token_id",
+    "video_token_id",
+    "vision_start_token_id",
+    "vision_end_token_id",
+    "tie_word_embeddings",
+)
 _DROPPED = ("_name_or_path", "architectures", "transformers_version", "torch_dtype", "dtype", "model_type")
 
 
@@ -83,7 +89,9 @@ class VideoMindConfig:
         if unknown:
             raise CheckpointError(f"unknown grounding-head options {sorted(unknown)} in config.json")
         head_kwargs = {k: (tuple(map(_tuplify, v)) if isinstance(v, list) else v) for k, v in head.items()}
-        return cls(head=TimestampDecoderConfig(**head_kwargs), extra=dict(data.get(EXTRA_CONFIG_KEY) or {}), **kwargs)
+        return cls(
+            head=TimestampDecoderConfig(**head_kwargs), extra=dict(data.get(EXTRA_CONFIG_KEY) or {}), **kwargs
+        )
 
 
 def _tuplify(v: Any) -> Any:

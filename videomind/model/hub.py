@@ -36,7 +36,9 @@ def resolve_checkpoint(path_or_hub_id: str | Path | None) -> Path:
     name = str(path_or_hub_id)
     repo_id = RELEASED_CHECKPOINTS.get(name, name)
     if repo_id.count("/") != 1 or path.exists():
-        raise CheckpointError(f"{name!r} is neither a checkpoint folder nor a hub id like 'yeliudev/VideoMind-2B'")
+        raise CheckpointError(
+            f"{name!r} is neither a checkpoint folder nor a hub id like 'yeliudev/VideoMind-2B'"
+        )
     return download(repo_id)
 
 

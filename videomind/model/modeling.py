@@ -66,7 +66,9 @@ class Generation:
 
     token_ids: list[int]
     stopped_on_eos: bool
-    query_states: list[torch.Tensor] = field(default_factory=list)  # (H,) pre-norm states that predicted <|reg|>
+    query_states: list[torch.Tensor] = field(
+        default_factory=list
+    )  # (H,) pre-norm states that predicted <|reg|>
     prefill_prenorm: torch.Tensor | None = None  # (L, H)
     step_logits: list[torch.Tensor] | None = None  # raw last-position logits per step (step 0 = prefill)
 
@@ -114,7 +116,9 @@ def official_rope_index(
             offset = int(chunks[-1].max()) + 1 if chunks else 0
             text_len = first_pad - start
             chunks.append(torch.arange(text_len).view(1, -1).expand(3, -1) + offset)
-            grid = torch.stack(torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij"))
+            grid = torch.stack(
+                torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij")
+            )
             chunks.append(grid.reshape(3, -1) + text_len + offset)
             start = first_pad + t * h * w
         if start < len(tokens):
@@ -127,7 +131,9 @@ def official_rope_index(
 
 
 def _count_videos(tokens: list[int], ids: TokenIds) -> int:
-    return sum(1 for i, tok in enumerate(tokens[:-1]) if tok == ids.vision_start and tokens[i + 1] == ids.video_pad)
+    return sum(
+        1 for i, tok in enumerate(tokens[:-1]) if tok == ids.vision_start and tokens[i + 1] == ids.video_pad
+    )
 
 
 @contextlib.contextmanager
@@ -218,9 +224,14 @@ class VideoMindModel(nn.Module):
         return embeds
 
     def rope_index(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, video_grid_thw: torch.Tensor | None
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        video_grid_thw: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return official_rope_index(input_ids, attention_mask, video_grid_thw, self.token_ids, self.spatial_merge_size)
+        return official_rope_index(
+            input_ids, attention_mask, video_grid_thw, self.token_ids, self.spatial_merge_size
+        )
 
     def run_text(
         self,
@@ -288,22 +299,29 @@ class VideoMindModel(nn.Module):
         stop = set(self.token_ids.eos if stop_ids is None else stop_ids)
         if video_embeds is None and batch.get("pixel_values_videos") is not None:
             video_embeds = self.encode_video(batch["pixel_values_videos"], batch["video_grid_thw"])
-        position_ids, deltas = self.rope_index(input_ids, batch.get("attention_mask"), batch.get("video_grid_thw"))
+        position_ids, deltas = self.rope_index(
+            input_ids, batch.get("attention_mask"), batch.get("video_grid_thw")
+        )
         cache = DynamicCache(config=self.text_model.config)
-        out = self.run_text(self.embed(input_ids, video_embeds), position_ids, batch.get("attention_mask"), cache)
-        result = Generation([], False, prefill_prenorm=out.prenorm[0], step_logits=[] if record_logits else None)
+        out = self.run_text(
+            self.embed(input_ids, video_embeds), position_ids, batch.get("attention_mask"), cache
+        )
+        result = Generation(
+            [], False, prefill_prenorm=out.prenorm[0], step_logits=[] if record_logits else None
+        )
         length = input_ids.shape[1]
         for step in range(max_new_tokens):
             logits = self.logits(out.hidden[:, -1]).float()[0]
             if record_logits:
                 result.step_logits.append(logits)
             greedy = int(logits.argmax())
-            if capture_reg and step > 0 and greedy == self.token_ids.reg:
-                result.query_states.append(out.prenorm[0, -1])
-            if forced_ids is not None and step < len(forced_ids):
-                token = int(forced_ids[step])
+            forced = forced_ids is not None and step < len(forced_ids)
+            if forced:  # as if the logits were forced: the scripted token is also the argmax
+                greedy = token = int(forced_ids[step])
             else:
                 token = greedy if temperature <= 0 else _sample(logits, temperature, top_p, generator)
+            if capture_reg and step > 0 and greedy == self.token_ids.reg:
+                result.query_states.append(out.prenorm[0, -1])
             result.token_ids.append(token)
             if token in stop:
                 result.stopped_on_eos = True
@@ -313,12 +331,17 @@ class VideoMindModel(nn.Module):
             step_ids = torch.tensor([[token]], device=self.device)
             pos = (torch.tensor([[length]], device=self.device) + deltas.to(self.device)).expand(3, 1, 1)
             length += 1
-            out = self.run_text(self.embed(step_ids), pos, torch.ones(1, length, dtype=torch.long, device=self.device), cache)
+            out = self.run_text(
+                self.embed(step_ids), pos, torch.ones(1, length, dtype=torch.long, device=self.device), cache
+            )
         return result
 
     @torch.no_grad()
     def ground_from_states(
-        self, input_ids: torch.Tensor, video_grid_thw: torch.Tensor, prefill_prenorm: torch.Tensor,
+        self,
+        input_ids: torch.Tensor,
+        video_grid_thw: torch.Tensor,
+        prefill_prenorm: torch.Tensor,
         query_states: Sequence[torch.Tensor],
     ) -> list[GroundingResult]:
         """Timestamp decoding for one prompt: its visual pre-norm states + one query state per ``<|reg|>``."""
@@ -330,9 +353,7 @@ class VideoMindModel(nn.Module):
         head = self.grounding_head
         queries = torch.stack(list(query_states)).to(frames.device, frames.dtype)
         outputs = head(frames.unsqueeze(0).expand(len(queries), -1, -1), queries)
-        return [
-            GroundingResult(d.spans, d.saliency, num_steps) for d in head.decode(outputs)
-        ]
+        return [GroundingResult(d.spans, d.saliency, num_steps) for d in head.decode(outputs)]
 
     def _frame_states(
         self, input_ids: torch.Tensor, grid_thw: torch.Tensor, prenorm: torch.Tensor
@@ -342,12 +363,17 @@ class VideoMindModel(nn.Module):
         per_step = h * w // self.spatial_merge_size**2
         visual = prenorm[start:end]
         if visual.shape[0] != t * per_step:
-            raise ValueError(f"{visual.shape[0]} visual states between vision tokens, expected {t} x {per_step}")
+            raise ValueError(
+                f"{visual.shape[0]} visual states between vision tokens, expected {t} x {per_step}"
+            )
         return self.grounding_head.pool_frames(visual, per_step), t
 
     @torch.no_grad()
     def ground_teacher_forced(
-        self, batch: dict[str, torch.Tensor], response_ids: Sequence[int], video_embeds: torch.Tensor | None = None
+        self,
+        batch: dict[str, torch.Tensor],
+        response_ids: Sequence[int],
+        video_embeds: torch.Tensor | None = None,
     ) -> list[GroundingResult]:
         """Ground with the response given instead of generated: ``response_ids`` are the answer tokens up to (not
         including) ``<|reg|>``; the query state is the pre-norm state of the last of them. One forward over
@@ -359,7 +385,9 @@ class VideoMindModel(nn.Module):
         input_ids = torch.cat([batch["input_ids"], extra], dim=1)
         full = dict(batch, input_ids=input_ids, attention_mask=torch.ones_like(input_ids))
         _, out = self.last_logits(full, video_embeds)
-        return self.ground_from_states(input_ids, batch["video_grid_thw"], out.prenorm[0], [out.prenorm[0, -1]])
+        return self.ground_from_states(
+            input_ids, batch["video_grid_thw"], out.prenorm[0], [out.prenorm[0, -1]]
+        )
 
     # ------------------------------------------------------------------ training
     def forward(
@@ -391,7 +419,11 @@ class VideoMindModel(nn.Module):
         if labels is not None:
             losses["loss_lm"] = self._lm_loss(out.hidden, labels.to(out.hidden.device))
         if timestamps is not None and self.grounding_head is not None and labels is not None:
-            losses.update(self._head_loss(input_ids, labels, video_grid_thw, out.prenorm, timestamps, saliency, pos_clip))
+            losses.update(
+                self._head_loss(
+                    input_ids, labels, video_grid_thw, out.prenorm, timestamps, saliency, pos_clip
+                )
+            )
         if losses:
             losses["loss"] = sum(losses.values())
         return losses

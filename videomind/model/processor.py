@@ -91,14 +91,18 @@ class VideoMindProcessor:
         self.vision = vision or VisionSettings()
         self.chat_template = chat_template or tokenizer.chat_template
         if not self.chat_template:
-            raise CheckpointError("the tokenizer has no chat template; add chat_template.json to the checkpoint")
+            raise CheckpointError(
+                "the tokenizer has no chat template; add chat_template.json to the checkpoint"
+            )
         ids = tokenizer.convert_tokens_to_ids
         self.video_token_id = ids("<|video_pad|>")
         self.image_token_id = ids("<|image_pad|>")
         self.vision_start_id = ids("<|vision_start|>")
         self.vision_end_id = ids("<|vision_end|>")
         self.im_end_id = ids("<|im_end|>")
-        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ids("<|endoftext|>")
+        self.pad_token_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ids("<|endoftext|>")
+        )
 
     # ------------------------------------------------------------------ loading / saving
     @classmethod
@@ -113,7 +117,9 @@ class VideoMindProcessor:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(str(path))
-        (path / "chat_template.json").write_text(json.dumps({"chat_template": self.chat_template}, indent=2) + "\n")
+        (path / "chat_template.json").write_text(
+            json.dumps({"chat_template": self.chat_template}, indent=2) + "\n"
+        )
         config = self.vision.to_preprocessor_config()
         (path / "preprocessor_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
@@ -143,7 +149,10 @@ class VideoMindProcessor:
     def render(self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True) -> str:
         """Render a conversation with the checkpoint's chat template (no tokenisation)."""
         return self.tokenizer.apply_chat_template(
-            list(messages), chat_template=self.chat_template, tokenize=False, add_generation_prompt=add_generation_prompt
+            list(messages),
+            chat_template=self.chat_template,
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
         )
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
@@ -160,7 +169,9 @@ class VideoMindProcessor:
             raise ValueError(f"frames must be (N, 3, H, W), got {tuple(frames.shape)}")
         n, c, h, w = frames.shape
         if h % v.factor or w % v.factor:
-            raise ValueError(f"frame size {h}x{w} is not a multiple of {v.factor}; resize with videomind.video first")
+            raise ValueError(
+                f"frame size {h}x{w} is not a multiple of {v.factor}; resize with videomind.video first"
+            )
         x = frames.to(torch.float32) * v.rescale_factor
         mean = torch.tensor(v.image_mean, dtype=torch.float32).view(1, 3, 1, 1)
         std = torch.tensor(v.image_std, dtype=torch.float32).view(1, 3, 1, 1)

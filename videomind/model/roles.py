@@ -36,7 +36,9 @@ class LoraSettings:
 
 def text_layer_module_names(num_layers: int) -> list[str]:
     """Full names of the LoRA targets inside ``Qwen2VLForConditionalGeneration`` (transformers 5 hierarchy)."""
-    return [f"model.language_model.layers.{i}.self_attn.{p}" for i in range(num_layers) for p in LORA_PROJECTIONS]
+    return [
+        f"model.language_model.layers.{i}.self_attn.{p}" for i in range(num_layers) for p in LORA_PROJECTIONS
+    ]
 
 
 def role_lora_config(
@@ -92,7 +94,9 @@ def use_role(model, role: str | Role) -> Iterator[None]:
     role = Role(role).value
     with model.lock:
         if role == Role.ANSWERER.value and role not in roles_of(model):
-            context = model.lm.disable_adapter() if isinstance(model.lm, PeftModel) else contextlib.nullcontext()
+            context = (
+                model.lm.disable_adapter() if isinstance(model.lm, PeftModel) else contextlib.nullcontext()
+            )
             with context:
                 yield
             return

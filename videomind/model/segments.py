@@ -4,8 +4,13 @@ from __future__ import annotations
 
 
 def insert_segment_tokens(
-    ids: list[int], vision_start: int, num_steps: int, tokens_per_step: int, bounds: tuple[float, float],
-    seg_start: int, seg_end: int,
+    ids: list[int],
+    vision_start: int,
+    num_steps: int,
+    tokens_per_step: int,
+    bounds: tuple[float, float],
+    seg_start: int,
+    seg_end: int,
 ) -> list[int]:
     """The verifier's input: ``<|seg_start|>`` before the visual tokens of step ``round(ss*T)`` and ``<|seg_end|>``
     after those of step ``round(se*T) - 1`` (Python rounding, clamped to [0, T]; REFERENCE.md s.4.3)."""

@@ -24,9 +24,7 @@ from videomind.model.processor import VideoMindProcessor
 from videomind.model.roles import LoraSettings, add_role, role_lora_config
 from videomind.model.templates import QWEN2_VL_CHAT_TEMPLATE
 
-QWEN2_PRETOKENIZE = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
+QWEN2_PRETOKENIZE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 QWEN2_SPECIAL_TOKENS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
     "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
@@ -62,11 +60,18 @@ def _trained_bpe(corpus: tuple[str, ...], vocab_size: int) -> str:
 def default_corpus() -> tuple[str, ...]:
     """Text the tiny tokenizer is trained on: the role prompts, planner plans and a small vocabulary."""
     plans = [prompts.planner_target(r, "What happens?", "the red circle") for r in (1, 2, 3, 4)]
-    texts = [prompts.PLANNER_PROMPT, prompts.GROUNDER_PROMPT, prompts.VERIFIER_PROMPT, prompts.GROUNDER_RESPONSE]
+    texts = [
+        prompts.PLANNER_PROMPT,
+        prompts.GROUNDER_PROMPT,
+        prompts.VERIFIER_PROMPT,
+        prompts.GROUNDER_RESPONSE,
+    ]
     return tuple(texts + plans + [_BASE_CORPUS] * 20)
 
 
-def build_tiny_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = TINY_VOCAB_SIZE) -> Qwen2Tokenizer:
+def build_tiny_tokenizer(
+    corpus: Iterable[str] | None = None, vocab_size: int = TINY_VOCAB_SIZE
+) -> Qwen2Tokenizer:
     """A Qwen2-style tokenizer: trained BPE + the 14 Qwen2-VL special tokens + the 3 VideoMind tokens."""
     data = tuple(corpus) if corpus is not None else default_corpus()
     tokenizer = Qwen2Tokenizer(tokenizer_object=Tokenizer.from_str(_trained_bpe(data, vocab_size)))
@@ -144,7 +149,9 @@ def build_tiny_model(
         eos_token_id=[processor.im_end_id, processor.pad_token_id],
     )  # fmt: skip
     special = processor.special_token_ids()
-    agent = VideoMindConfig(role="grounder" if "grounder" in roles else (roles[0] if roles else None), **special)
+    agent = VideoMindConfig(
+        role="grounder" if "grounder" in roles else (roles[0] if roles else None), **special
+    )
     if head_config is not None:
         agent.head = head_config
     head = TimestampDecoder(shape.hidden_size, agent.head).to(dtype) if "grounder" in roles else None
@@ -153,7 +160,9 @@ def build_tiny_model(
     model = VideoMindModel(base, agent, token_ids_from(processor, agent, base.generation_config), head)
     generator = torch.Generator().manual_seed(seed + 1)
     for role in roles:
-        add_role(model, role, role_lora_config(role, shape.num_layers, lora, init_lora_weights=not random_adapters))
+        add_role(
+            model, role, role_lora_config(role, shape.num_layers, lora, init_lora_weights=not random_adapters)
+        )
         if random_adapters:
             _perturb_role(model, role, generator)
     model.eval()
