@@ -87,6 +87,9 @@ def test_highlight_query_hand_example():
     assert ap[2] == pytest.approx(2 / 3) and hit[2] == 1.0
     # Fair (>= 2): clip 1 positive for all, clip 2 for a1 and a2 -> every AP is 1
     assert ap[0] == pytest.approx(1.0) and hit[0] == 1.0
+    # no annotated clip: every label is 0 -> AP 0 and no hit
+    ap, hit = hl.highlight_query([0.3, 0.2], hl.saliency_truth(4.0, [], []))
+    assert ap.tolist() == [0.0, 0.0, 0.0] and hit.tolist() == [0.0, 0.0, 0.0]
     # a prediction longer than the video is cut; the top clip outside the video is a miss
     ap, hit = hl.highlight_query([0, 0, 0, 0, 0, 1.0], truth)
     assert hit.tolist() == [0.0, 0.0, 0.0]

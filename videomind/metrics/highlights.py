@@ -37,6 +37,7 @@ LENGTH_BUCKETS: dict[str, tuple[float, float]] = {
     "long": (30.0, math.inf),
 }
 CLIP_LENGTH = 2.0
+ANNOTATORS = 3  # saliency columns of a query without any annotated clip
 SALIENCY_LEVELS: dict[str, int] = {"Fair": 2, "Good": 3, "VeryGood": 4}
 HEADLINE_LEVEL = "VeryGood"
 
@@ -140,27 +141,39 @@ def summarise_moments(cols: Mapping[str, np.ndarray], mask: np.ndarray) -> dict[
     return out
 
 
-def saliency_ap(y_true: np.ndarray, y_score: np.ndarray) -> float:
+def saliency_ap(y_true: np.ndarray, y_score: np.ndarray) -> np.ndarray | float:
     """The protocol's clip-level AP: interpolated precision averaged over the distinct recall levels of the
-    precision-recall curve (scikit-learn's curve, ties grouped); 0 or 1 when all labels are equal."""
-    if y_true.min() == y_true.max():
-        return float(y_true[0])
+    precision-recall curve (scikit-learn's curve, ties grouped); 0 or 1 when all labels are equal.
+
+    ``y_true`` is ``(clips,)`` (returns a float) or ``(clips, C)`` binary labels sharing one ranking (returns
+    ``(C,)``).
+    """
+    truth = np.asarray(y_true, dtype=np.float64)
+    single = truth.ndim == 1
+    truth = truth.reshape(len(truth), -1)
     order = np.argsort(y_score, kind="mergesort")[::-1]
-    score, truth = y_score[order], y_true[order]
-    ends = np.r_[np.flatnonzero(np.diff(score)), truth.size - 1]
-    tps = np.cumsum(truth)[ends]
-    precision = np.r_[(tps / (ends + 1))[::-1], 1.0]
-    recall = np.r_[(tps / tps[-1])[::-1], 0.0]
-    precision = np.maximum.accumulate(precision)
-    return float(np.mean(precision[np.flatnonzero(np.diff(recall))]))
+    score, truth = np.asarray(y_score)[order], truth[order]
+    ends = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
+    tps = np.cumsum(truth, axis=0)[ends]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.vstack([(tps / (ends + 1)[:, None])[::-1], np.ones((1, truth.shape[1]))])
+        recall = np.vstack([(tps / tps[-1])[::-1], np.zeros((1, truth.shape[1]))])
+    precision = np.maximum.accumulate(precision, axis=0)
+    steps = np.diff(recall, axis=0) != 0
+    ap = (precision[:-1] * steps).sum(0) / np.maximum(steps.sum(0), 1)
+    constant = truth.min(0) == truth.max(0)
+    ap = np.where(constant, truth[0], ap)
+    return float(ap[0]) if single else ap
 
 
 def saliency_truth(duration: float, clip_ids: Sequence[int], scores: Sequence[Sequence[float]]) -> np.ndarray:
     """``(clips, annotators)`` saliency of the whole video (2-s clips; unlisted clips are 0)."""
-    ids = np.asarray(clip_ids, dtype=np.int64)
-    values = np.asarray(scores, dtype=np.float64).reshape(len(ids), -1)
+    ids = np.asarray(clip_ids, dtype=np.int64).reshape(-1)
+    values = (
+        np.asarray(scores, dtype=np.float64).reshape(len(ids), -1) if len(ids) else np.zeros((0, ANNOTATORS))
+    )
     clips = max(int(duration / CLIP_LENGTH), int(ids.max(initial=-1)) + 1)
-    out = np.zeros((clips, values.shape[1] if values.size else 1))
+    out = np.zeros((clips, values.shape[1]))
     out[ids] = values
     return out
 
@@ -172,11 +185,10 @@ def highlight_query(pred_scores: Sequence[float], truth: np.ndarray) -> tuple[np
     top = int(np.argmax(scores)) if scores.size else truth.shape[0]
     fitted = np.zeros(truth.shape[0])
     fitted[: min(scores.size, truth.shape[0])] = scores[: truth.shape[0]]
-    ap, hit = np.zeros(len(SALIENCY_LEVELS)), np.zeros(len(SALIENCY_LEVELS))
-    for i, level in enumerate(SALIENCY_LEVELS.values()):
-        binary = (truth >= level).astype(np.float64)
-        hit[i] = binary[top].max() if top < truth.shape[0] else 0.0
-        ap[i] = np.mean([saliency_ap(binary[:, a], fitted) for a in range(binary.shape[1])])
+    levels = np.asarray(list(SALIENCY_LEVELS.values()), dtype=np.float64)
+    binary = (truth[:, None, :] >= levels[None, :, None]).astype(np.float64)  # (clips, levels, annotators)
+    hit = binary[top].max(axis=1) if top < truth.shape[0] else np.zeros(len(levels))
+    ap = saliency_ap(binary.reshape(truth.shape[0], -1), fitted).reshape(len(levels), -1).mean(axis=1)
     return ap, hit
 
 
