@@ -114,3 +114,40 @@ def test_base_model_resolution_errors_are_clear(tmp_path):
         load_model(ckpt, device="cpu", dtype=torch.float32)
     model, _ = load_model(ckpt, device="cpu", dtype=torch.float32, base_model=ORACLE / "tiny-qwen2-vl-base")
     assert roles_of(model) == ["planner", "grounder", "verifier"]
+
+
+def test_tied_embeddings_round_trip(tmp_path):
+    """The 2B layout: tied input/output embeddings in the base, separate role copies in the adapters."""
+    from videomind.model.tiny import TinyShape
+
+    shape = TinyShape(tie_word_embeddings=True)
+    model, processor = build_tiny_model(seed=3, shape=shape)
+    bare, _ = build_tiny_model(seed=3, shape=shape, roles=())
+    bare.base.save_pretrained(tmp_path / "base")
+    assert "lm_head.weight" not in load_file(str(tmp_path / "base" / "model.safetensors"))
+    save_checkpoint(model, processor, tmp_path / "ckpt", base_model_path="../base")
+    loaded, _ = load_model(tmp_path / "ckpt", device="cpu", dtype=torch.float32)
+    original, restored = _state(model), _state(loaded)
+    for key, value in original.items():
+        assert torch.equal(value, restored[key]), key
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_load_runs(dtype):
+    """Adapters, copies and head all follow the model dtype (the official fp32 load crashed on fp16 copies)."""
+    from videomind.model.roles import use_role
+
+    model, processor = load_model(ORACLE / "tiny-videomind", device="cpu", dtype=dtype)
+    batch = load_file(str(ORACLE / "inputs" / "verifier_A.safetensors"))
+    for role in ("planner", "grounder", "verifier", "answerer"):
+        with use_role(model, role):
+            logits, _ = model.last_logits(batch)
+        assert torch.isfinite(logits).all(), role
+
+
+def test_offline_hub_id_gives_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CheckpointError, match="offline"):
+        load_model("yeliudev/VideoMind-2B", device="cpu")
