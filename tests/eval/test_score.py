@@ -86,6 +86,14 @@ def test_cli_json_and_official_options(folder, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["spec"]["parse_mode"] == "official" and out["spec"]["union"] == "official"
     assert out["overall"]["Acc"] == 100.0  # "B" and "(C)" read the same way by check_ans
+    assert (
+        main(
+            ["eval", "score", str(folder), "--json", "--no-write", "--top-k", "2", "--iou-thresholds", "0.4"]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["overall"]["R2@0.4"] == 60.0 and "R1@0.5" not in out["overall"]  # a, b, d: IoU .5, 1, .5
 
 
 def test_cli_errors_exit_2(tmp_path, capsys):

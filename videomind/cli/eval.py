@@ -50,6 +50,17 @@ def _add_score(sub) -> None:
         default=None,
         help="CG-Bench: also keep predictions with confidence above this",
     )
+    score.add_argument("--top-k", type=int, nargs="+", default=None, help="ranks k of R{k}@θ (e.g. 1 3 5)")
+    score.add_argument(
+        "--iou-thresholds",
+        type=float,
+        nargs="+",
+        default=None,
+        help="IoU thresholds θ of R{k}@θ (e.g. 0.3 0.5 0.7)",
+    )
+    score.add_argument(
+        "--iop-thresholds", type=float, nargs="+", default=None, help="IoP thresholds of R@IoPθ"
+    )
     score.add_argument(
         "--official", action="store_true", help="shorthand for --parse-mode official --union official"
     )
@@ -77,6 +88,9 @@ def _overrides(args: argparse.Namespace) -> dict:
         out["union"] = args.union
     if args.conf_thr is not None:
         out["conf_thr"] = args.conf_thr
+    for name in ("top_k", "iou_thresholds", "iop_thresholds"):
+        if getattr(args, name) is not None:
+            out[name] = tuple(getattr(args, name))
     return out
 
 
