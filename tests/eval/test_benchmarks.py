@@ -55,3 +55,14 @@ def test_values_from_the_constants_table():
 def test_unknown_benchmark_names_the_known_ones():
     with pytest.raises(UserInputError, match="charades_sta"):
         get_benchmark("charades")
+
+
+def test_docs_table_lists_every_benchmark_with_its_split():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "EVALUATION.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}
+    for name, b in BENCHMARKS.items():
+        assert name in rows, f"docs/EVALUATION.md has no row for {name}"
+        assert f"`{b.source}` / `{b.split}`" in rows[name]
+        assert f"| {b.metrics.family} |" in rows[name]

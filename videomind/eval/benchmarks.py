@@ -173,6 +173,7 @@ BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType(
             "synthetic", "Synthetic shapes (test)", SYNTHETIC, "synthetic", "test",
             MetricSpec("grounded_qa",
                        headline=("R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "mIoP", "Acc", "Acc@IoU", "Acc@GQA")),
+            setting=FINE_TUNED,  # the tiny model is trained on the synthetic train split
             load_kwargs=MappingProxyType({"kind": ("grounding", "mcq", "qa")}),
             note="grounding queries, grounded and whole-video questions of `videomind synth make`",
         ),
