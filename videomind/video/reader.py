@@ -1,0 +1,195 @@
+"""``open_video`` and the backend-independent part of a reader: sampling a clip for a role.
+
+A reader knows the video's frame table (count, average fps, each frame's presentation time, display size after
+rotation); backends (``pyav_reader``, ``decord_reader``) only turn frame indices into RGB arrays. ``sample`` picks
+the official indices (``sampling.py``), fetches each frame once through the shared ``FrameCache``, and resizes to
+the role's ``smart_resize`` size in small chunks, so memory stays bounded however long the video is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from videomind.records import VideoView
+from videomind.video import errors
+from videomind.video.budget import FrameBudget
+from videomind.video.cache import FrameCache
+from videomind.video.resize import RESIZE_CHUNK, resize_frames
+from videomind.video.sampling import sample_indices, sample_indices_by_time, smart_resize
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "pyav", "decord")
+VFR_TOLERANCE_FRAMES = 0.5  # a frame off its constant-rate slot by more than this marks the video as VFR
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Frames one role sees: ``frames`` uint8 ``(N, 3, H, W)``, their source ``indices`` and ``timestamps`` (s)."""
+
+    frames: torch.Tensor
+    timestamps: tuple[float, ...]
+    indices: tuple[int, ...]
+    start: float
+    end: float
+    view: VideoView
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class VideoReader:
+    """Base class of the backends. Use ``open_video``; a reader is a context manager and not thread-safe."""
+
+    backend = "base"
+
+    def __init__(self, path: str | Path, cache: FrameCache | None):
+        self.path = str(path)
+        self.cache = cache if cache is not None else FrameCache()
+        stat = os.stat(path)
+        self.key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+        self.decoded_frames = 0  # every frame the decoder produced, including those passed on the way
+        self.decode_counts: Counter[int] = Counter()  # per frame index
+        # Filled by the backend before use:
+        self.num_frames = 0
+        self.fps = 0.0
+        self.width = 0
+        self.height = 0
+        self.rotation = 0
+        self.timestamps: tuple[float, ...] = ()
+
+    # ------------------------------------------------------------------ properties
+    @cached_property
+    def duration(self) -> float:
+        """Seconds: frame count / average fps, as the official ``get_duration``.
+
+        On a variable-frame-rate video, where that can be far off, the last frame's time plus one average frame.
+        """
+        if self.is_vfr:
+            return max(self.timestamps[-1] - self.timestamps[0] + 1 / self.fps, self.num_frames / self.fps)
+        return self.num_frames / self.fps
+
+    @cached_property
+    def is_vfr(self) -> bool:
+        """True when frames are off their constant-rate slots (then sampling follows real timestamps)."""
+        if self.num_frames < 2:
+            return False
+        slots = np.arange(self.num_frames) / self.fps
+        drift = np.abs(np.asarray(self.timestamps) - self.timestamps[0] - slots)
+        return bool(drift.max() > VFR_TOLERANCE_FRAMES / self.fps)
+
+    # ------------------------------------------------------------------ sampling
+    def sample_indices(
+        self, budget: FrameBudget, start: float | None = None, end: float | None = None, strict: bool = False
+    ) -> list[int]:
+        """The frame indices ``sample`` would read (official rule; timestamps rule on VFR videos)."""
+        try:
+            if self.is_vfr:
+                end = self.duration if end is None else end
+                return sample_indices_by_time(self.timestamps, self.fps, budget, start, end, strict=strict)
+            return sample_indices(self.num_frames, self.fps, budget, start, end, strict=strict)
+        except errors.SamplingError as exc:
+            raise errors.SamplingError(f"{self.path}: {exc}", self.path) from None
+
+    def sample(
+        self, budget: FrameBudget, start: float | None = None, end: float | None = None, strict: bool = False
+    ) -> Clip:
+        """Sample ``budget.fps`` frames per second in ``[start, end]`` seconds, resized to the budget's pixels."""
+        indices = self.sample_indices(budget, start, end, strict)
+        size = smart_resize(self.height, self.width, budget.min_pixels, budget.max_pixels)
+        frames = self._gather(indices, size)
+        timestamps = tuple(float(self.timestamps[i]) for i in indices)
+        s, e = self._window(start, end)
+        view = VideoView(s, e, float(budget.fps), len(indices), size[0], size[1], timestamps)
+        return Clip(frames, timestamps, tuple(indices), s, e, view)
+
+    def get_frames(self, indices: Sequence[int]) -> torch.Tensor:
+        """Full-size frames ``(N, 3, height, width)`` uint8 at the given indices (mind the memory on long lists)."""
+        return self._gather(list(indices), (self.height, self.width))
+
+    def _gather(self, indices: list[int], size: tuple[int, int]) -> torch.Tensor:
+        bad = [i for i in indices if not 0 <= i < self.num_frames]
+        if bad:
+            raise IndexError(
+                f"frame indices {bad[:5]} out of range for {self.num_frames} frames of {self.path}"
+            )
+        slots: dict[int, list[int]] = {}
+        for pos, idx in enumerate(indices):
+            slots.setdefault(idx, []).append(pos)
+        out = torch.empty((len(indices), 3, *size), dtype=torch.uint8)
+        chunk: list[tuple[int, np.ndarray]] = []
+        for item in self._iter_rgb(sorted(slots)):
+            chunk.append(item)
+            if len(chunk) == RESIZE_CHUNK:
+                _place(out, chunk, slots, size)
+                chunk = []
+        _place(out, chunk, slots, size)
+        return out
+
+    def _window(self, start: float | None, end: float | None) -> tuple[float, float]:
+        s = 0.0 if start is None else float(start)
+        e = self.duration if end is None else float(end)
+        s, e = sorted((s, e))
+        return min(max(s, 0.0), self.duration), min(max(e, 0.0), self.duration)
+
+    # ------------------------------------------------------------------ backend hooks
+    def _iter_rgb(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, HxWx3 uint8 RGB in display orientation)`` once for each index (sorted, unique)."""
+        raise NotImplementedError
+
+    def _count_decoded(self, index: int) -> None:
+        self.decoded_frames += 1
+        self.decode_counts[index] += 1
+
+    def close(self) -> None:
+        """Release the decoder; cached frames stay in the (possibly shared) cache."""
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.path!r}, {self.num_frames} frames, {self.fps:.3f} fps, "
+            f"{self.width}x{self.height}, {self.duration:.2f} s)"
+        )
+
+
+def _place(out: torch.Tensor, chunk: list[tuple[int, np.ndarray]], slots: dict[int, list[int]], size) -> None:
+    if not chunk:
+        return
+    batch = torch.from_numpy(np.stack([rgb for _, rgb in chunk])).permute(0, 3, 1, 2)
+    resized = resize_frames(batch, size)
+    for k, (idx, _) in enumerate(chunk):
+        for pos in slots[idx]:
+            out[pos] = resized[k]
+
+
+def open_video(
+    path: str | Path, backend: str = "auto", num_threads: int = 0, cache: FrameCache | None = None
+) -> VideoReader:
+    """Open a video for sampling. ``backend``: "auto" (PyAV), "pyav" or "decord" (needs the decord extra).
+
+    ``num_threads``: decoder threads (0: FFmpeg picks). ``cache``: share one ``FrameCache`` between readers so
+    frames decoded by one are not decoded again by another. Raises ``VideoError`` subclasses for unreadable files.
+    """
+    if backend not in BACKENDS:
+        raise errors.VideoError(f"unknown video backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "decord":
+        from videomind.video.decord_reader import DecordReader
+
+        return DecordReader(path, num_threads=num_threads, cache=cache)
+    from videomind.video.pyav_reader import PyAVReader
+
+    return PyAVReader(path, num_threads=num_threads, cache=cache)
