@@ -73,3 +73,6 @@ class ScriptedBackend:
 
     def reset(self):
         pass
+
+    def set_mode(self, fast):
+        self.fast = fast

@@ -74,7 +74,9 @@ class VideoMindAgent:
         question = _check_question(question)
         choices = _check_options(options)
         opts = self._options(overrides)
+        self.backend.set_mode(opts.fast)
         with ExitStack() as stack:
+            stack.callback(self.backend.reset)  # per-query caches never outlive the query
             query = self._start(video, question, choices, opts, duration, on_step, stack, subtitles)
             moment_query = question
             if opts.planner_enabled and self.backend.has_role(Role.PLANNER.value):
@@ -91,7 +93,6 @@ class VideoMindAgent:
                     )
             if opts.use_answerer:
                 self.answer(query, choices)
-            self.backend.reset()
             return query.result
 
     def ground(self, video: str | Path, query: str, top_k: int = 5, **overrides) -> list[Moment]:
@@ -103,7 +104,9 @@ class VideoMindAgent:
         """The verifier's score in [0, 1] for each moment (no re-ranking)."""
         _check_question(query)
         opts = self._options(overrides)
+        self.backend.set_mode(opts.fast)
         with ExitStack() as stack:
+            stack.callback(self.backend.reset)
             state = self._start(video, query, None, opts, None, None, stack, None)
             return self._score(state, [m.as_span() for m in moments], query)
 

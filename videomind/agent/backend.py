@@ -55,6 +55,8 @@ class Backend(Protocol):
 
     def reset(self) -> None: ...
 
+    def set_mode(self, fast: bool) -> None: ...
+
 
 class ModelBackend:
     """Runs the roles on a ``VideoMindModel``.
@@ -83,6 +85,10 @@ class ModelBackend:
 
     def reset(self) -> None:
         self._features.clear()
+
+    def set_mode(self, fast: bool) -> None:
+        """``fast``: share vision features across roles and batch the verifier; else the plain official order."""
+        self.share_features = self.batch_verifier = fast
 
     # ------------------------------------------------------------------ pieces
     def _batch(self, text: str, clip: ClipInput, prefix: str = "") -> dict[str, torch.Tensor]:
