@@ -405,3 +405,23 @@ def test_videomme_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeyp
     (tmp_path / "videomme" / "test-00000-of-00001.parquet").write_bytes(b"PAR1")
     with pytest.raises(DataError, match="pip install pyarrow"):
         get_source("videomme", tmp_path).load("test")
+
+
+def test_numeric_options_are_read_as_text(tmp_path):
+    bq.mvbench(tmp_path)
+    count = {"video": "c.mp4", "question": "How many?", "candidates": [3, 2, 4], "answer": 2}
+    bg.write_json(tmp_path / "mvbench" / "json" / "action_count.json", [count])
+    s = [x for x in get_source("mvbench", tmp_path).load("test") if x.task == ("Action Count",)][0]
+    assert (s.options, s.answer, s.answer_text) == (("3", "2", "4"), "B", "2")
+
+
+def test_verifying_reads_a_folder_of_json_files(tmp_path):
+    bq.verifying(tmp_path)
+    folder = tmp_path / "verifying" / "verifying_didemo_2b.json"  # the official loader accepts a folder so named
+    data = (tmp_path / "verifying" / "verifying_didemo_2b.json").read_text()
+    folder.unlink()
+    folder.mkdir()
+    (folder / "part_1.json").write_text(data)
+    (folder / "part_0.json").write_text(data)
+    samples = get_source("didemo_verify_2b", tmp_path).load("train")
+    assert len(samples) == 10 and samples[0].id == "didemo_verify_2b/train/part_0/0/0"

@@ -171,10 +171,15 @@ class Record:
                 raise TypeError(f"expected a list of [start, end], got {value!r}")
             return [to_span(v) for v in value]
 
-    def texts(self, key: str, count: int | None = None) -> list[str]:
+    def texts(self, key: str, count: int | None = None, numbers: bool = False) -> list[str]:
+        """A list of non-empty texts (``numbers``: numbers allowed too, as text, e.g. counting options)."""
         value = self[key]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        kinds = (str, int, float) if numbers else (str,)
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, kinds) and not isinstance(v, bool) and str(v) for v in value
+        ):
             raise self.error(key, f"expected a list of non-empty texts, got {value!r}")
+        value = [str(v) for v in value]
         if count is not None and len(value) != count:
             raise self.error(key, f"expected {count} entries, got {len(value)}")
         return list(value)

@@ -30,7 +30,7 @@ class LongVideoBench(OfficialSource):
             vid = vid[-LONG_ID_LEN:] if vid.startswith("@") else vid
             if len(vid) not in ID_LENGTHS:
                 raise rec.error("video_id", f"expected an id of {ID_LENGTHS} characters, got {vid!r}")
-            options = rec.texts("candidates")
+            options = rec.texts("candidates", numbers=True)
             with rec.field("correct_choice"):
                 letter = option_letter(int(rec["correct_choice"])) if "correct_choice" in rec else None
                 fields = mcq(rec.text("question"), options, letter)

@@ -37,9 +37,9 @@ class MLVU(OfficialSource):
                 task = rec.text("question_type")
                 if task not in TASK_DIRS:
                     raise rec.error("question_type", f"unknown task {task!r}; known: {', '.join(TASK_DIRS)}")
-                options = rec.texts("candidates")
+                options = rec.texts("candidates", numbers=True)
                 with rec.field("answer"):
-                    fields = mcq(rec.text("question"), options, answer_letter(options, rec.text("answer")))
+                    fields = mcq(rec.text("question"), options, answer_letter(options, str(rec["answer"])))
                 out.append(
                     self.sample(
                         split,

@@ -62,7 +62,7 @@ class MVBench(OfficialSource):
         for task, json_name, prefix in TASKS:
             for i, rec in enumerate(json_records(self.file(f"json/{json_name}"))):
                 video = self.video_root() / prefix / rec.text("video")
-                options = rec.texts("candidates")
+                options = rec.texts("candidates", numbers=True)
                 with rec.field("answer"):
                     fields = mcq(rec.text("question"), options, answer_letter(options, str(rec["answer"])))
                 extra = {"frames": sampled_frames(video)} if task == FRAME_TASK else {}

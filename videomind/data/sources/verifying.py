@@ -48,9 +48,9 @@ class Verifying(OfficialSource):
 
     def _files(self) -> list[Path]:
         stem = f"verifying_{self.base}_{self.size}"
-        folder = self.path / stem
-        if folder.is_dir():
-            return sorted(folder.glob("*.json"))
+        for folder in (self.path / f"{stem}.json", self.path / stem):  # the official code accepts a folder
+            if folder.is_dir():
+                return sorted(folder.glob("*.json"))
         return [self.file(f"{stem}.json")]
 
     def _load(self, split: str) -> list[Sample]:
