@@ -52,6 +52,8 @@ def open_container(path: str | Path):
         return av.open(os.fspath(p), mode="r")
     except av.error.PermissionError as exc:
         raise errors.VideoError(f"cannot read {path}: permission denied ({exc.strerror})", path) from None
+    except av.error.EOFError:
+        raise errors.empty_video(path, "the file ends before its first frame (empty or cut short)") from None
     except av.error.FFmpegError as exc:
         detail = getattr(exc, "strerror", None) or str(exc)
         if looks_like_media(p):
@@ -73,6 +75,8 @@ def video_stream(container, path: str | Path):
     if container.streams.video:
         return container.streams.video[0]
     kinds = ", ".join(sorted({s.type for s in container.streams}))
+    if not kinds:  # e.g. an MP4 whose only track has no frame: the demuxer drops the track
+        raise errors.empty_video(path, "it holds no stream with frames")
     raise errors.no_video_stream(path, kinds)
 
 

@@ -110,6 +110,9 @@ class PyAVReader(VideoReader):
         return tuple((ts - origin) * tb for ts in self._index.pts)
 
     def _first_frame(self):
+        cached = self.cache.get((self.key, 0))
+        if cached is not None:
+            return cached
         try:
             return self._decode_to(0)
         except errors.VideoError:

@@ -56,7 +56,8 @@ class VideoReader:
         self.path = str(path)
         self.cache = cache if cache is not None else FrameCache()
         stat = os.stat(path)
-        self.key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+        # Cache key of this video: backends store different values, and a rewritten file is another video.
+        self.key = (self.backend, os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
         self.decoded_frames = 0  # every frame the decoder produced, including those passed on the way
         self.decode_counts: Counter[int] = Counter()  # per frame index
         # Filled by the backend before use:

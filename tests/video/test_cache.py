@@ -1,0 +1,99 @@
+"""Decode once: the frame cache's bounds and tiers, and a four-role query that decodes each frame at most once."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.video.test_reader import codes
+from videomind.video import (
+    ANSWERER_BUDGET,
+    GROUNDER_BUDGET,
+    PLANNER_BUDGET,
+    VERIFIER_BUDGET,
+    FrameCache,
+    open_video,
+)
+
+
+def test_lru_eviction_and_byte_bound():
+    cache = FrameCache(max_bytes=30)
+    for i in range(3):
+        assert cache.put(i, f"f{i}", 10)
+    assert cache.get(0) == "f0"  # 0 becomes the most recent
+    assert cache.put(3, "f3", 10)  # evicts 1, the least recently used
+    assert 1 not in cache and all(k in cache for k in (0, 2, 3))
+    assert cache.nbytes == 30 and cache.stats.evicted == 1
+    assert not cache.put(9, "too big", 31) and 9 not in cache
+    assert cache.get(1) is None and cache.stats.misses == 1 and cache.stats.hits == 1
+
+
+def test_passing_frames_never_evict_requested_ones():
+    cache = FrameCache(max_bytes=20)
+    cache.put("a", 1, 10, requested=True)
+    cache.put("b", 2, 10, requested=True)
+    assert not cache.put("p", 3, 10, requested=False)  # full of requested frames: the passing one is dropped
+    assert cache.nbytes == 20 and "p" not in cache
+    cache = FrameCache(max_bytes=20)
+    cache.put("p1", 1, 10, requested=False)
+    cache.put("p2", 2, 10, requested=False)
+    cache.put("p3", 3, 10, requested=False)  # passing frames replace the oldest passing frame
+    assert "p1" not in cache and "p3" in cache
+    cache.put("r", 4, 20, requested=True)  # a requested frame evicts every passing frame it needs
+    assert len(cache) == 1 and "r" in cache
+    with pytest.raises(ValueError):
+        FrameCache(max_bytes=-1)
+
+
+def test_hit_promotes_a_passing_frame():
+    cache = FrameCache(max_bytes=20)
+    cache.put("p", 1, 10, requested=False)
+    cache.get("p")
+    cache.put("q", 2, 10, requested=False)
+    assert cache.put("x", 3, 10, requested=False)  # evicts q, the only passing frame; p is requested now
+    assert "p" in cache and "q" not in cache and "x" in cache
+
+
+def four_role_query(reader):
+    """Planner and grounder on the whole video, verifier on two zoomed windows, answerer on a crop."""
+    return [
+        reader.sample(PLANNER_BUDGET),
+        reader.sample(GROUNDER_BUDGET),
+        reader.sample(VERIFIER_BUDGET, 3.5, 9.5),
+        reader.sample(VERIFIER_BUDGET, 0.0, 4.5),
+        reader.sample(ANSWERER_BUDGET, 2.0, 14.0),
+    ]
+
+
+@pytest.mark.parametrize("name", ["h264", "h264_gop8"])
+def test_four_role_query_decodes_each_frame_at_most_once(videos, name):
+    with open_video(videos[name]) as reader:
+        clips = four_role_query(reader)
+        assert max(reader.decode_counts.values()) == 1
+        assert reader.decoded_frames == len(reader.decode_counts) <= reader.num_frames
+        needed = {i for clip in clips for i in clip.indices}
+        assert needed <= set(reader.decode_counts)
+    for clip in clips:
+        assert codes(clip.frames) == list(clip.indices)
+    # the answerer's 2 fps over 12 s wants 24 frames: 24 <= 32
+    assert len(clips[-1].indices) == 24
+
+
+def test_readers_sharing_a_cache_do_not_decode_again(videos):
+    cache = FrameCache()
+    with open_video(videos["h264"], cache=cache) as first:
+        first.sample(GROUNDER_BUDGET)
+    with open_video(videos["h264"], cache=cache) as second:
+        clip = second.sample(VERIFIER_BUDGET, 3.5, 9.5)
+        assert second.decoded_frames == 0  # even its first frame came from the cache
+    assert codes(clip.frames) == list(clip.indices)
+
+
+def test_small_cache_bounds_memory_and_stays_correct(videos):
+    frame_bytes = 48 * 64 * 3 // 2  # one yuv420p frame of the gop8 video
+    cache = FrameCache(max_bytes=5 * frame_bytes)
+    with open_video(videos["h264_gop8"], cache=cache) as reader:
+        clips = four_role_query(reader)
+        assert cache.nbytes <= cache.max_bytes and len(cache) <= 5
+        assert max(reader.decode_counts.values()) > 1  # too small to keep everything: some frames decode again
+    for clip in clips:
+        assert codes(clip.frames) == list(clip.indices)
