@@ -206,11 +206,15 @@ def test_real_hub_client_translates_offline_errors(monkeypatch, tmp_path):
         download_source(get_source("charades_sta", tmp_path), hub=HfHub())
 
 
+class ConnectError(Exception):
+    """Stands for httpx2.ConnectError, which huggingface_hub raises without network (not an OSError)."""
+
+
 def test_cli_download_offline_exits_2_with_the_message(monkeypatch, tmp_path, caplog):
     import huggingface_hub
 
     def offline(self, *args, **kwargs):
-        raise OSError("Network is unreachable")
+        raise ConnectError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", offline)
     assert cli_main(["data", "download", "charades_sta", "--root", str(tmp_path)]) == 2
@@ -237,3 +241,14 @@ def test_cli_download_then_extract(monkeypatch, tmp_path, capsys):
 def test_custom_and_synthetic_are_not_downloadable(tmp_path):
     with pytest.raises(DataError, match="not hosted"):
         download_source(get_source("custom", tmp_path), hub=FakeHub())
+
+
+def test_real_hub_client_does_not_mask_programming_errors(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    def broken(self, *args, **kwargs):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", broken)
+    with pytest.raises(KeyError):
+        download_source(get_source("charades_sta", tmp_path), hub=HfHub())

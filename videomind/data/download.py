@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -58,32 +59,41 @@ class HfHub:
             )
 
 
-class _hub_errors:
+# huggingface_hub 2.x talks through httpx2, whose network errors (ConnectError, ReadTimeout, ...) do not subclass
+# OSError; they are recognised by class name so that no HTTP library has to be imported here.
+NETWORK_ERRORS = {"TransportError", "NetworkError", "ConnectError", "TimeoutException", "ConnectionError"}
+
+
+def _is_offline(exc: BaseException) -> bool:
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    if isinstance(exc, (OfflineModeIsEnabled, ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__name__ in NETWORK_ERRORS for cls in type(exc).__mro__) or isinstance(exc, OSError)
+
+
+@contextmanager
+def _hub_errors(repo_id: str) -> Iterator[None]:
     """Turn network and hub failures into a ``DataError`` that says what to do."""
+    from huggingface_hub.errors import HfHubHTTPError
 
-    def __init__(self, repo_id: str) -> None:
-        self.repo_id = repo_id
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or isinstance(exc, DataError) or not isinstance(exc, Exception):
-            return False
-        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-
-        offline = (
-            isinstance(exc, (OfflineModeIsEnabled, OSError, ConnectionError)) or "connect" in str(exc).lower()
+    try:
+        yield
+    except DataError:
+        raise
+    except Exception as exc:
+        offline = _is_offline(exc)
+        if not (offline or isinstance(exc, HfHubHTTPError)):
+            raise
+        what = (
+            "cannot reach the Hugging Face Hub"
+            if offline
+            else f"the Hugging Face Hub refused the request for {repo_id}"
         )
-        if offline or isinstance(exc, HfHubHTTPError):
-            what = (
-                "cannot reach the Hugging Face Hub" if offline else "the Hugging Face Hub refused the request"
-            )
-            raise DataError(
-                f"{what} ({type(exc).__name__}: {exc}). Check the network (and that HF_HUB_OFFLINE is not set), "
-                f"or download the folders by hand from {HUB_URL}/tree/main into your data root"
-            ) from exc
-        return False
+        raise DataError(
+            f"{what} ({type(exc).__name__}: {exc}). Check the network (and that HF_HUB_OFFLINE is not set), "
+            f"or download the folders by hand from {HUB_URL}/tree/main into your data root"
+        ) from exc
 
 
 def _name(path: str) -> str:
