@@ -54,22 +54,10 @@ def load_splits(source: DataSource, splits: Sequence[str]) -> tuple[dict[str, li
 
 
 def probe_duration(path: str) -> float:
-    """Duration of a video in seconds through ``videomind.video.probe_duration`` (imported only when needed)."""
-    try:
-        from videomind.video import probe_duration as probe
-    except ImportError:  # the video package has not landed yet: read the container header with PyAV
-        probe = _probe_with_av
+    """Duration of a video in seconds (``videomind.video.probe_duration``, imported only when a check runs)."""
+    from videomind.video import probe_duration as probe
+
     return float(probe(path))
-
-
-def _probe_with_av(path: str) -> float:
-    import av
-
-    with av.open(str(path)) as container:
-        if container.duration:
-            return container.duration / av.time_base
-        stream = container.streams.video[0]
-        return float(stream.duration * stream.time_base)
 
 
 def video_problem(path: str, probe: Callable[[str], float] | None) -> str | None:
