@@ -1,0 +1,340 @@
+"""Training configuration: a typed dataclass schema, YAML presets and strict ``key=value`` overrides.
+
+A config file has three sections, ``model``, ``data`` and ``train`` (every field below; unknown keys are errors).
+Overrides use dotted paths into the schema: ``train.learning_rate=2e-4``, ``model.role=verifier``,
+``data.datasets.0.root=/data``, ``data.datasets=[{name: synthetic, kind: grounding}]``; values are parsed as YAML.
+``save_config`` writes the fully resolved config (every default filled in) beside the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from videomind.data.mixing import SampleFilter, SourceSpec
+from videomind.data.roles import DEFAULT_BUDGETS, TASKS, ExampleSettings
+from videomind.errors import UserInputError
+from videomind.model.grounding_head import TimestampDecoderConfig
+from videomind.model.roles import LoraSettings
+from videomind.model.tiny import TinyShape
+from videomind.video.budget import PATCH_AREA, FrameBudget
+
+TRAIN_ROLES = ("grounder", "verifier", "planner", "answerer", "base")
+PRECISIONS = ("fp32", "bf16", "fp16")
+RESOLVED_CONFIG = "train_config.yaml"
+TINY_BASE = "tiny"  # model.base value: build a tiny random Qwen2-VL in-process (tests, CPU experiments)
+
+
+@dataclass
+class BudgetConfig:
+    """A frame budget: frames per second, frame-count bounds, visual tokens per frame (x 28x28 pixels)."""
+
+    fps: float
+    max_frames: int
+    min_tokens: int
+    max_tokens: int
+    min_frames: int = 4
+
+    def budget(self) -> FrameBudget:
+        return FrameBudget(self.fps, self.max_frames, self.min_tokens * PATCH_AREA, self.max_tokens * PATCH_AREA,
+                           self.min_frames)  # fmt: skip
+
+
+@dataclass
+class TinyConfig:
+    """Shape of the tiny random model built when ``model.base: tiny`` (defaults: the oracle's tiny model)."""
+
+    seed: int = 0
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+    num_kv_heads: int = 2
+    vision_depth: int = 2
+    vision_dim: int = 32
+    vision_heads: int = 2
+    mrope_section: list[int] = field(default_factory=lambda: [2, 3, 3])
+
+    def shape(self) -> TinyShape:
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "seed"}
+        values["mrope_section"] = tuple(self.mrope_section)
+        return TinyShape(**values)
+
+
+@dataclass
+class HeadConfig:
+    """Size of a NEW timestamp decoder (official defaults; smaller heads suit the tiny model). Saved in
+    config.json when not the defaults, so the checkpoint reloads with the same head."""
+
+    dims: int = 256
+    num_fusion_layers: int = 3
+    num_heads: int = 8
+    ffn_ratio: int = 4
+    drop_path: float = 0.1
+    frame_pooling: str = "mean"
+
+    def decoder_config(self) -> TimestampDecoderConfig:
+        return TimestampDecoderConfig(**asdict(self))
+
+
+@dataclass
+class ModelConfig:
+    """What to train. ``base``: a Qwen2-VL folder or hub id, a VideoMind checkpoint (continue its adapter: the
+    official fine-tune), or ``tiny``. ``role``: grounder / verifier / planner / answerer (a LoRA adapter) or
+    ``base`` (no LoRA: the whole Qwen2-VL is trained, vision tower too unless ``freeze_vision``)."""
+
+    base: str = TINY_BASE
+    role: str = "grounder"
+    base_model_path: str | None = None  # recorded in config.json (default: ``base`` as written)
+    conv_type: str = "chatml"
+    attn_implementation: str = "sdpa"
+    dtype: str = "float32"  # parameter dtype at load (mixed precision is train.precision)
+    lora_r: int = 64
+    lora_alpha: int = 64
+    lora_dropout: float = 0.1
+    lora_bias: str = "none"
+    modules_to_save: list[str] | None = None  # default: embed_tokens + lm_head for grounder / verifier
+    tuning_modules: list[str] = field(default_factory=list)  # "projector": also train visual.merger
+    freeze_vision: bool = False  # base role only
+    tiny: TinyConfig = field(default_factory=TinyConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+
+    def lora(self) -> LoraSettings:
+        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_bias)
+
+
+@dataclass
+class DataConfig:
+    datasets: list[SourceSpec] = field(default_factory=list)
+    min_video_len: float = -1
+    max_video_len: float = -1
+    min_num_words: int = -1
+    max_num_words: int = -1
+    max_retries: int = 10
+    max_length: int = 32768
+    budgets: dict[str, BudgetConfig] = field(default_factory=dict)  # per task, overriding the official ones
+    answer_style: str = "mcq"
+    answer_crop: bool = False
+    cache_mb: float = 0.0  # keep sampled clips in memory (per dataloader worker)
+    video_backend: str = "auto"
+
+    def settings(self) -> ExampleSettings:
+        budgets = dict(DEFAULT_BUDGETS)
+        budgets.update({task: b.budget() for task, b in self.budgets.items()})
+        return ExampleSettings(budgets, self.answer_style, self.answer_crop)
+
+    def filter(self) -> SampleFilter:
+        return SampleFilter(self.min_video_len, self.max_video_len, self.min_num_words, self.max_num_words)
+
+
+@dataclass
+class TrainConfig:
+    output_dir: str = ""
+    num_epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides num_epochs
+    batch_size: int = 1  # per device
+    grad_accum: int = 1
+    learning_rate: float = 1e-4
+    lora_lr: float | None = None  # default: learning_rate
+    head_lr: float | None = None  # default: learning_rate
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.03
+    lr_scheduler: str = "cosine"
+    max_grad_norm: float = 1.0
+    optim: str = "adamw_torch"
+    precision: str = "fp32"
+    gradient_checkpointing: bool = False
+    deepspeed: str | None = None  # a ZeRO JSON config (configs/deepspeed/zero2.json)
+    liger: bool = True  # Liger kernels when installed and training on a GPU
+    save_steps: int = 500
+    save_total_limit: int = 1
+    save_dtype: str | None = None  # dtype of the final adapter / head files (the release: float16)
+    logging_steps: int = 1
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    seed: int = 42
+    resume: str = "auto"  # auto: last complete checkpoint if any; never; or a checkpoint folder
+    num_workers: int = 0
+    group_by_data_type: bool = True
+    ddp_find_unused_parameters: bool = False
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> RunConfig:
+        _one_of("model.role", self.model.role, TRAIN_ROLES)
+        _one_of("train.precision", self.train.precision, PRECISIONS)
+        for task in self.data.budgets:
+            _one_of("data.budgets key", task, TASKS)
+        if not self.train.output_dir:
+            raise UserInputError("train.output_dir is not set: add it to the YAML or pass train.output_dir=DIR")
+        if not self.data.datasets:
+            raise UserInputError("data.datasets is empty: list at least one dataset (see docs/TRAINING.md)")
+        if self.model.role == "base" and any(s.task is None and s.kind is None for s in self.data.datasets):
+            raise UserInputError("role 'base' trains on any task: give each dataset a task (or a synthetic kind)")
+        return self
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UserInputError(f"{name} is {value!r}; choose one of {', '.join(allowed)}")
+
+
+# ---------------------------------------------------------------------------------------------- building
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _is_optional(tp: Any) -> tuple[bool, Any]:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return True, args[0]
+    return False, tp
+
+
+def coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check / convert a parsed YAML value to the schema type ``tp`` (``where`` names it in errors)."""
+    optional, tp = _is_optional(tp)
+    if value is None:
+        if optional:
+            return None
+        raise UserInputError(f"{where} may not be empty")
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, where)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        items = value if isinstance(value, list) else [value]
+        return [coerce(v, item, f"{where}.{i}") for i, v in enumerate(items)]
+    if origin is dict:
+        _, item = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise UserInputError(f"{where} must be a mapping, got {value!r}")
+        return {str(k): coerce(v, item, f"{where}.{k}") for k, v in value.items()}
+    return _scalar(value, tp, where)
+
+
+def _scalar(value: Any, tp: Any, where: str) -> Any:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is bool and isinstance(value, bool):
+        return value
+    if tp is int and number and float(value).is_integer():
+        return int(value)
+    if tp is float and number:
+        return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if tp is str and (number or isinstance(value, str)):
+        return str(value)
+    raise UserInputError(f"{where} must be {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def build(cls: type, data: Any, where: str = "config") -> Any:
+    """An instance of the dataclass ``cls`` from a mapping (a bare string sets the first field, e.g. a dataset
+    name); unknown keys are errors that suggest the closest field."""
+    if isinstance(data, str) and cls is SourceSpec:
+        data = {"name": data}
+    if not isinstance(data, dict):
+        raise UserInputError(f"{where} must be a mapping, got {data!r}")
+    hints = _hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        if key not in hints:
+            raise UserInputError(f"unknown setting {where}.{key}{_suggest(key, hints)}")
+        kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise UserInputError(f"{where}: {exc}") from exc
+
+
+def _suggest(key: str, names) -> str:
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(names)}"
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return asdict(config)
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML preset (or start from the defaults when ``path`` is None), apply overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserInputError(f"config file {path} not found (presets are in configs/train/)")
+        data = yaml.safe_load(path.read_text()) or {}
+    for item in overrides:
+        apply_override(data, item)
+    return build(RunConfig, data).validate()
+
+
+def apply_override(data: dict[str, Any], item: str) -> None:
+    """Set ``a.b.c=value`` in the nested dict ``data`` (list items by index); checked against the schema later."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise UserInputError(f"override {item!r} is not key=value (e.g. train.learning_rate=2e-4)")
+    value = yaml.safe_load(raw) if raw.strip() else None
+    parts = key.strip().split(".")
+    _check_path(parts, item)
+    node: Any = data
+    try:
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                if isinstance(node[int(part)], str):  # a dataset given by name only
+                    node[int(part)] = {"name": node[int(part)]}
+                node = node[int(part)]
+                continue
+            if node.get(part) is None:
+                node[part] = [] if parts[i + 1].isdigit() else {}
+            node = node[part]
+        if isinstance(node, list):
+            node[int(parts[-1])] = value
+        else:
+            node[parts[-1]] = value
+    except IndexError:
+        raise UserInputError(f"override {item!r}: list index out of range") from None
+
+
+def _check_path(parts: list[str], item: str) -> None:
+    """Fail early, with a suggestion, on a key that is not in the schema."""
+    tp: Any = RunConfig
+    for part in parts:
+        _, tp = _is_optional(tp)
+        if dataclasses.is_dataclass(tp):
+            hints = _hints(tp)
+            if part not in hints:
+                raise UserInputError(f"override {item!r}: no setting {part!r}{_suggest(part, hints)}")
+            tp = hints[part]
+        elif typing.get_origin(tp) is list:
+            if not part.isdigit():
+                raise UserInputError(f"override {item!r}: {part!r} must be a list index")
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            raise UserInputError(f"override {item!r}: {part!r} goes below a plain value")
+
+
+def save_config(config: RunConfig, folder: str | Path) -> Path:
+    """Write the resolved config as ``train_config.yaml`` in ``folder``; returns the file."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / RESOLVED_CONFIG
+    file.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    return file

@@ -1,0 +1,199 @@
+"""The model a training run starts from, per role (REFERENCE.md s.1.7, s.2, s.3.8, s.9.2).
+
+- From a plain Qwen2-VL (folder, hub id, or ``tiny``): add the three special tokens (resizing the embeddings, with
+  the new rows set to the mean of the old ones, only if the tokenizer outgrows the vocabulary, as officially),
+  create the timestamp decoder for the grounder (Xavier-uniform convolutions), freeze everything, add the role's
+  LoRA (r64 / alpha64 / dropout 0.1 on the text model's q/k/v/o; ``modules_to_save`` embed_tokens + lm_head for
+  grounder and verifier) and make only it (and the head) trainable.
+- From a VideoMind checkpoint (the official QVHighlights fine-tune): load it and continue the role's adapter and
+  head; a role the checkpoint lacks gets a fresh adapter.
+- Role ``base``: no LoRA and no head; every parameter is trained (the vision tower unless ``freeze_vision``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import Qwen2VLForConditionalGeneration
+
+from videomind.errors import CheckpointError, UserInputError
+from videomind.model.checkpoint import token_ids_from
+from videomind.model.config import VideoMindConfig, read_config_file, split_config
+from videomind.model.devices import resolve_dtype
+from videomind.model.grounding_head import TimestampDecoder
+from videomind.model.hub import resolve_checkpoint
+from videomind.model.modeling import VideoMindModel
+from videomind.model.processor import VideoMindProcessor
+from videomind.model.roles import activate_role, add_role, role_lora_config, roles_of
+from videomind.model.templates import ConversationTemplate, get_template
+from videomind.train.config import TINY_BASE, ModelConfig
+
+log = logging.getLogger(__name__)
+
+TINY_BASE_FOLDER = "base"  # a tiny run saves its random base here, and config.json points to it
+PROJECTOR = "visual.merger"
+TUNING_MODULES = {"projector": PROJECTOR}
+
+
+@dataclass
+class PreparedModel:
+    """A model ready to train and what saving needs to know about it."""
+
+    model: VideoMindModel
+    processor: VideoMindProcessor
+    template: ConversationTemplate
+    role: str
+    base_model_path: str
+    base_state: dict[str, torch.Tensor] | None = None  # tiny: the in-memory base weights, to save beside the run
+
+    @property
+    def save_base(self) -> bool:
+        return self.base_state is not None
+
+
+def prepare_model(cfg: ModelConfig) -> PreparedModel:
+    """Build the model of ``cfg`` with exactly the role's parameters trainable."""
+    template = get_template(cfg.conv_type)
+    dtype = resolve_dtype(cfg.dtype)
+    base_state = None
+    if cfg.base == TINY_BASE:
+        model, processor = _tiny(cfg, dtype)
+        recorded = cfg.base_model_path or TINY_BASE_FOLDER
+        if cfg.role != "base":
+            base_state = {f"lm.{k}": v.detach().clone() for k, v in model.lm.state_dict().items()}
+    else:
+        folder = resolve_checkpoint(cfg.base)
+        _, agent = split_config(read_config_file(folder))
+        if agent is not None:
+            model, processor = _videomind(folder, cfg, dtype)
+            recorded = cfg.base_model_path or model.config.base_model_path
+        else:
+            model, processor = _qwen(folder, cfg, dtype)
+            recorded = cfg.base_model_path or cfg.base
+    model.config.base_model_path = recorded
+    model.config.conv_type = cfg.conv_type
+    model.config.model_name_or_path = cfg.base
+    if cfg.role == "base":
+        _train_everything(model, cfg.freeze_vision)
+    else:
+        _attach_role(model, cfg)
+    log.info("trainable parameters: %s", trainable_summary(model))
+    return PreparedModel(model, processor, template, cfg.role, recorded, base_state)
+
+
+def _tiny(cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
+    from videomind.model.tiny import build_tiny_model
+
+    model, processor = build_tiny_model(cfg.tiny.seed, roles=(), shape=cfg.tiny.shape(), dtype=dtype)
+    model.config.role = None
+    return model, processor
+
+
+def _videomind(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
+    from videomind.model.checkpoint import load_model
+
+    if cfg.role == "base":
+        raise UserInputError(f"{folder} is a VideoMind checkpoint; role 'base' needs a plain Qwen2-VL model")
+    present = [r for r in ("planner", "grounder", "verifier", "answerer") if (folder / r).is_dir()]
+    roles = [cfg.role] if cfg.role in present else []
+    log.info("continuing %s from %s", cfg.role if roles else f"a new {cfg.role} adapter", folder)
+    return load_model(folder, device="cpu", dtype=dtype, roles=roles, attn_implementation=cfg.attn_implementation)
+
+
+def _qwen(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
+    qwen_config, _ = split_config(read_config_file(folder))
+    base, info = Qwen2VLForConditionalGeneration.from_pretrained(
+        str(folder), config=qwen_config, dtype=dtype, attn_implementation=cfg.attn_implementation,
+        output_loading_info=True,
+    )  # fmt: skip
+    missing = [k for k in info.get("missing_keys", []) if not (qwen_config.tie_word_embeddings and "lm_head" in k)]
+    if missing or info.get("unexpected_keys"):
+        raise CheckpointError(f"{folder} does not match its config: missing {missing[:5]}, "
+                              f"unexpected {info.get('unexpected_keys', [])[:5]}")  # fmt: skip
+    processor = VideoMindProcessor.from_pretrained(folder)
+    special = processor.add_special_tokens()
+    resize_for_tokenizer(base, len(processor.tokenizer))
+    agent = VideoMindConfig(role=None, base_model_path=cfg.base, conv_type=cfg.conv_type, **special)
+    return VideoMindModel(base, agent, token_ids_from(processor, agent, base.generation_config)), processor
+
+
+def resize_for_tokenizer(base, num_tokens: int) -> bool:
+    """Grow embed_tokens / lm_head to ``num_tokens`` rows if needed, new rows = mean of the old rows (official).
+    Returns whether a resize happened (never for Qwen2-VL, whose vocabulary has spare rows)."""
+    old = base.get_input_embeddings().weight.shape[0]
+    if num_tokens <= old:
+        return False
+    base.resize_token_embeddings(num_tokens, mean_resizing=False)
+    with torch.no_grad():
+        weight_in = base.get_input_embeddings().weight
+        weight_in[old:] = weight_in[:old].mean(dim=0, keepdim=True)
+        out = base.get_output_embeddings()
+        if out is not None and out.weight is not weight_in:
+            out.weight[old:] = out.weight[:old].mean(dim=0, keepdim=True)
+    log.info("resized the embeddings from %d to %d rows (mean-initialised)", old, num_tokens)
+    return True
+
+
+def _train_everything(model: VideoMindModel, freeze_vision: bool) -> None:
+    if roles_of(model):
+        raise UserInputError("role 'base' trains a plain Qwen2-VL; this model has adapters")
+    model.grounding_head = None
+    for name, param in model.lm.named_parameters():
+        param.requires_grad_(not (freeze_vision and name.startswith("model.visual.")))
+
+
+def _attach_role(model: VideoMindModel, cfg: ModelConfig) -> None:
+    role = cfg.role
+    if role == "grounder" and model.grounding_head is None:
+        hidden = model.qwen_config.text_config.hidden_size
+        model.config.head = cfg.head.decoder_config()
+        model.grounding_head = TimestampDecoder(hidden, model.config.head).to(model.dtype)  # official init
+    for param in model.parameters():
+        param.requires_grad_(False)
+    if role not in roles_of(model):
+        layers = model.qwen_config.text_config.num_hidden_layers
+        add_role(model, role, role_lora_config(role, layers, cfg.lora(), cfg.modules_to_save))
+    activate_role(model, role, trainable=True)
+    keys = (f".lora_A.{role}.", f".lora_B.{role}.", f".modules_to_save.{role}.")
+    tuned = [TUNING_MODULES[m] for m in cfg.tuning_modules if _known_module(m)]
+    for name, param in model.lm.named_parameters():
+        param.requires_grad_(any(k in name for k in keys) or any(f"{t}." in name for t in tuned))
+    if role == "grounder":
+        for param in model.grounding_head.parameters():
+            param.requires_grad_(True)
+    model.config.role = role
+
+
+def _known_module(name: str) -> bool:
+    if name not in TUNING_MODULES:
+        raise UserInputError(f"unknown model.tuning_modules entry {name!r}; known: {', '.join(TUNING_MODULES)}")
+    return True
+
+
+def trainable_summary(model: torch.nn.Module) -> str:
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return f"{trainable:,} of {total:,} ({100 * trainable / max(total, 1):.2f} %)"
+
+
+def enable_gradient_checkpointing(model: VideoMindModel) -> None:
+    """Activation checkpointing in the text decoder and the vision tower (non-reentrant: works with frozen inputs)."""
+    model.base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def apply_liger(model: VideoMindModel) -> bool:
+    """Liger kernels (RoPE, RMSNorm, SwiGLU, LayerNorm) on a GPU when ``liger-kernel`` is installed. Our loss
+    computes logits only at supervised positions, so the fused cross-entropy is not needed."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        from liger_kernel.transformers import apply_liger_kernel_to_qwen2_vl
+    except ImportError:
+        return False
+    apply_liger_kernel_to_qwen2_vl(rope=True, rms_norm=True, swiglu=True, layer_norm=True, cross_entropy=False,
+                                   fused_linear_cross_entropy=False, model=model.base)  # fmt: skip
+    log.info("Liger kernels applied")
+    return True
