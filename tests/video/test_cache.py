@@ -94,6 +94,8 @@ def test_small_cache_bounds_memory_and_stays_correct(videos):
     with open_video(videos["h264_gop8"], cache=cache) as reader:
         clips = four_role_query(reader)
         assert cache.nbytes <= cache.max_bytes and len(cache) <= 5
-        assert max(reader.decode_counts.values()) > 1  # too small to keep everything: some frames decode again
+        assert (
+            max(reader.decode_counts.values()) > 1
+        )  # too small to keep everything: some frames decode again
     for clip in clips:
         assert codes(clip.frames) == list(clip.indices)

@@ -134,7 +134,10 @@ def test_one_frame_video_samples_the_frame_twice(videos):
 
 
 def test_audio_track_is_ignored_and_threads_give_same_frames(videos):
-    with open_video(videos["with_audio"], num_threads=1) as one, open_video(videos["with_audio"], num_threads=2) as two:
+    with (
+        open_video(videos["with_audio"], num_threads=1) as one,
+        open_video(videos["with_audio"], num_threads=2) as two,
+    ):
         assert one.num_frames == 24
         assert torch.equal(one.get_frames(range(24)), two.get_frames(range(24)))
 

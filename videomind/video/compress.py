@@ -209,9 +209,9 @@ class _Writer:
         self.turns = (round((first.rotation or 0) / 90)) % 4
         h, w = (first.width, first.height) if self.turns % 2 else (first.height, first.width)
         self.height, self.width = output_size(h, w, short_side)
-        self.stream = out.add_stream(
-            "libx264", rate=Fraction(fps).limit_denominator(1001), options=X264_OPTIONS
-        )
+        rate = Fraction(fps).limit_denominator(1001)
+        self.time_base = 1 / rate
+        self.stream = out.add_stream("libx264", rate=rate, options=X264_OPTIONS)
         self.stream.width, self.stream.height, self.stream.pix_fmt = self.width, self.height, "yuv420p"
         self.stream.codec_context.gop_size = max(1, round(KEYFRAME_SECONDS * fps))
         self.stream.codec_context.thread_count = threads
@@ -227,7 +227,7 @@ class _Writer:
         image = frame.reformat(
             width=self.width, height=self.height, format="yuv420p", interpolation="BICUBIC"
         )
-        image.pts, image.time_base = k, self.stream.codec_context.time_base
+        image.pts, image.time_base = k, self.time_base
         self.out.mux(self.stream.encode(image))
 
     def close(self) -> None:

@@ -168,13 +168,14 @@ class VideoReader:
 
 
 def _place(out: torch.Tensor, chunk: list[tuple[int, np.ndarray]], slots: dict[int, list[int]], size) -> None:
+    """Resize one chunk of frames and write each into every output position that wants it (two tensor ops:
+    per-frame copies each pay the intra-op thread pool's wake-up, which is slow on a loaded CPU)."""
     if not chunk:
         return
     batch = torch.from_numpy(np.stack([rgb for _, rgb in chunk])).permute(0, 3, 1, 2)
     resized = resize_frames(batch, size)
-    for k, (idx, _) in enumerate(chunk):
-        for pos in slots[idx]:
-            out[pos] = resized[k]
+    rows = [(pos, k) for k, (idx, _) in enumerate(chunk) for pos in slots[idx]]
+    out[torch.tensor([p for p, _ in rows])] = resized[torch.tensor([k for _, k in rows])]
 
 
 def open_video(

@@ -1,0 +1,216 @@
+"""``videomind bench decode``: our reader vs decord (the official path) vs a decoding floor.
+
+On a generated video (default 10 minutes, 640x360, 30 fps, H.264 with x264's default 250-frame keyframe interval,
+kept in a cache folder), two role budgets are timed:
+
+- ``grounder``: 1 fps, at most 150 frames, the whole video;
+- ``answerer``: 2 fps, at most 32 frames, a 60 s window in the middle.
+
+For each: ``ours`` = ``open_video`` + ``reader.sample`` (index, decode, RGB, rotation, resize to the role's size, a
+fresh cache), ``ours_frames`` = the same frames at full size without resizing (what decord returns), ``decord`` =
+``decord.VideoReader`` + ``get_batch`` of the same indices (skipped when decord is not installed), ``floor`` = PyAV
+decoding every frame of the needed range (from the keyframe before it) with no conversion at all. Times are the best
+of ``--repeat`` runs; ratios ``ours_over_floor`` and ``decord_over_ours`` (> 1: we are faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SECONDS = 600.0
+DEFAULT_FPS = 30.0
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 640, 360
+DEFAULT_CACHE = Path.home() / ".cache" / "videomind" / "bench"
+ANSWER_WINDOW_S = 60.0
+NOISE_TILES = 8  # pre-made noise images cycled through the frames (fresh noise per frame would dominate)
+NOISE_AMPLITUDE = 6
+SQUARES = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--video", type=Path, help="time this video instead of the generated one")
+    parser.add_argument(
+        "--seconds", type=float, default=DEFAULT_SECONDS, help="generated length (default 600)"
+    )
+    parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help="generated frame rate (default 30)")
+    parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="generated width (default 640)")
+    parser.add_argument("--height", type=int, default=DEFAULT_HEIGHT, help="generated height (default 360)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement, best kept (default 1)")
+    parser.add_argument("--threads", type=int, default=0, help="decoder threads, 0 = auto (default 0)")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE, help="where the generated video is kept"
+    )
+    parser.add_argument("--no-decord", action="store_true", help="skip decord even when it is installed")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from videomind.bench.common import machine_info
+    from videomind.video import ANSWERER_BUDGET, GROUNDER_BUDGET, open_video
+
+    path = args.video or ensure_video(args.cache_dir, args.seconds, args.fps, args.width, args.height)
+    with open_video(path) as reader:
+        duration, meta = reader.duration, _meta(reader, path)
+    window = min(ANSWER_WINDOW_S, duration)
+    middle = duration / 2
+    cases = {
+        "grounder": (GROUNDER_BUDGET, None, None),
+        "answerer": (ANSWERER_BUDGET, middle - window / 2, middle + window / 2),
+    }
+    use_decord = not args.no_decord and _decord_available()
+    results = {name: _case(path, *spec, args, use_decord) for name, spec in cases.items()}
+    return {"bench": "decode", "video": meta, "cases": results, "machine": machine_info()}
+
+
+def _case(path: Path, budget, start, end, args, use_decord: bool) -> dict[str, Any]:
+    from videomind.bench.common import best_time
+    from videomind.video import FrameCache, open_video
+
+    def ours():
+        with open_video(path, num_threads=args.threads, cache=FrameCache()) as reader:
+            return reader.sample(budget, start, end)
+
+    def ours_frames(indices):
+        with open_video(path, num_threads=args.threads, cache=FrameCache()) as reader:
+            return reader.get_frames(indices)
+
+    t_ours, clip = best_time(ours, args.repeat)
+    indices = list(clip.indices)
+    t_frames, _ = best_time(lambda: ours_frames(indices), args.repeat)
+    t_floor, floor_frames = best_time(
+        lambda: decode_floor(path, min(indices), max(indices), args.threads), args.repeat
+    )
+    out: dict[str, Any] = {
+        "window": [start, end],
+        "frames": len(indices),
+        "frame_size": list(clip.frames.shape[2:]),
+        "floor_decoded_frames": floor_frames,
+        "seconds": {"ours": round(t_ours, 4), "ours_frames": round(t_frames, 4), "floor": round(t_floor, 4)},
+        "ours_over_floor": round(t_ours / t_floor, 3),
+        "ours_frames_over_floor": round(t_frames / t_floor, 3),
+    }
+    if use_decord:
+        t_dec, _ = best_time(lambda: decord_batch(path, indices, args.threads), args.repeat)
+        out["seconds"]["decord"] = round(t_dec, 4)
+        out["decord_over_ours"] = round(t_dec / t_ours, 3)
+        out["decord_over_ours_frames"] = round(t_dec / t_frames, 3)
+    return out
+
+
+def decode_floor(path: Path, first: int, last: int, threads: int = 0) -> int:
+    """Decode every frame from the keyframe at or before frame ``first`` through frame ``last``; no conversion.
+
+    Returns how many frames were decoded. Frame numbers follow presentation order (the reader's indices).
+    """
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
+        pts = sorted(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
+        container.seek(pts[first], stream=stream, backward=True)
+        count = 0
+        for frame in container.decode(stream):
+            count += 1
+            if frame.pts is not None and frame.pts >= pts[last]:
+                break
+    return count
+
+
+def decord_batch(path: Path, indices: list[int], threads: int = 0):
+    """The official reading path: open with decord, one ``get_batch`` of the indices, to numpy."""
+    import decord
+
+    reader = decord.VideoReader(str(path), num_threads=threads)
+    return reader.get_batch(indices).asnumpy()
+
+
+def ensure_video(folder: Path, seconds: float, fps: float, width: int, height: int) -> Path:
+    """The generated benchmark video (made once, then reused from ``folder``)."""
+    path = Path(folder) / f"bench_{int(seconds)}s_{width}x{height}_{fps:g}fps_h264.mp4"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name("." + path.name)
+    log.info("generating %s (one time)", path)
+    _write_video(partial, seconds, fps, width, height)
+    partial.replace(path)
+    return path
+
+
+def _write_video(path: Path, seconds: float, fps: float, width: int, height: int) -> None:
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i, rgb in enumerate(_frames(round(seconds * fps), fps, width, height)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def _frames(count: int, fps: float, width: int, height: int):
+    """Moving gradient, squares crossing the frame, and cycled noise: compresses like ordinary footage."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(
+        -NOISE_AMPLITUDE, NOISE_AMPLITUDE + 1, (NOISE_TILES, height, width, 3), dtype=np.int16
+    )
+    ys, xs = np.mgrid[0:height, 0:width]
+    side = max(4, min(width, height) // 6)
+    for i in range(count):
+        t = i / fps
+        base = np.empty((height, width, 3), dtype=np.int16)
+        base[..., 0] = (xs + 20 * t) % 256
+        base[..., 1] = (ys + 13 * t) % 256
+        base[..., 2] = (xs + ys) // 4 % 256
+        for k in range(SQUARES):
+            x = int((t * (40 + 25 * k) + 150 * k) % max(1, width - side))
+            y = int((t * (15 + 10 * k) + 60 * k) % max(1, height - side))
+            base[y : y + side, x : x + side] = (255 * (k == 0), 255 * (k == 1), 255 * (k == 2))
+        yield np.clip(base + noise[i % NOISE_TILES], 0, 255).astype(np.uint8)
+
+
+def _meta(reader, path: Path) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "duration": round(reader.duration, 3),
+        "fps": reader.fps,
+        "frames": reader.num_frames,
+        "size": [reader.height, reader.width],
+        "megabytes": round(Path(path).stat().st_size / 1e6, 2),
+    }
+
+
+def _decord_available() -> bool:
+    try:
+        import decord  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def table(report: dict[str, Any]) -> str:
+    """A human summary of ``run``'s report, one line per case."""
+    lines = [
+        f"{'case':<10}{'frames':>7}{'ours s':>9}{'frames s':>10}{'decord s':>10}{'floor s':>9}{'ours/floor':>12}"
+    ]
+    for name, case in report["cases"].items():
+        sec = case["seconds"]
+        decord = f"{sec['decord']:>10.3f}" if "decord" in sec else f"{'-':>10}"
+        lines.append(
+            f"{name:<10}{case['frames']:>7}{sec['ours']:>9.3f}{sec['ours_frames']:>10.3f}{decord}"
+            f"{sec['floor']:>9.3f}{case['ours_over_floor']:>12.2f}"
+        )
+    return "\n".join(lines)
