@@ -94,12 +94,20 @@ def encode_example(
     return item
 
 
-def _with_segment_tokens(ids: list[int], grid: torch.Tensor, processor, bounds: tuple[float, float]) -> list[int]:
+def _with_segment_tokens(
+    ids: list[int], grid: torch.Tensor, processor, bounds: tuple[float, float]
+) -> list[int]:
     special = processor.special_token_ids()
     t, h, w = (int(x) for x in grid)
     per_step = h * w // processor.vision.merge_size**2
     return insert_segment_tokens(
-        ids, processor.vision_start_id, t, per_step, bounds, special["seg_s_token_id"], special["seg_e_token_id"]
+        ids,
+        processor.vision_start_id,
+        t,
+        per_step,
+        bounds,
+        special["seg_s_token_id"],
+        special["seg_e_token_id"],
     )
 
 

@@ -72,7 +72,8 @@ class SampleFilter:
     def keep(self, sample: Sample) -> bool:
         d = sample.duration
         if d is not None and (
-            (self.min_video_len >= 0 and d < self.min_video_len) or (self.max_video_len >= 0 and d > self.max_video_len)
+            (self.min_video_len >= 0 and d < self.min_video_len)
+            or (self.max_video_len >= 0 and d > self.max_video_len)
         ):
             return False
         text = sample.query or sample.question
@@ -111,7 +112,9 @@ def task_of(spec: SourceSpec, role: str) -> str:
 
     kind = get_source_class(spec.name).task
     if kind not in SOURCE_TASKS:
-        raise DataError(f"say which task to train on {spec.name!r} (task: grounding, answering, captioning, ...)")
+        raise DataError(
+            f"say which task to train on {spec.name!r} (task: grounding, answering, captioning, ...)"
+        )
     return SOURCE_TASKS[kind]
 
 
@@ -202,7 +205,9 @@ class RoleDataset(Dataset):
                 return self.encode(self.examples[current], rng)
             except (VideoMindError, OSError, ValueError) as exc:
                 if attempt == self.max_retries:
-                    raise DataError(f"example {self.examples[index].id}: {exc} (after {attempt} retries)") from exc
+                    raise DataError(
+                        f"example {self.examples[index].id}: {exc} (after {attempt} retries)"
+                    ) from exc
                 log.warning("skipping example %s (%s); trying another of the same data type",
                             self.examples[current].id, exc)  # fmt: skip
                 current = rng.choice(self._by_type[self.examples[index].data_type])

@@ -37,7 +37,12 @@ from videomind.video.budget import (
 )
 
 TASKS = ("grounding", "verifying", "planning", "answering", "captioning", "timing")
-ROLE_TASKS = {"grounder": "grounding", "verifier": "verifying", "planner": "planning", "answerer": "answering"}
+ROLE_TASKS = {
+    "grounder": "grounding",
+    "verifier": "verifying",
+    "planner": "planning",
+    "answerer": "answering",
+}
 POSITIVE_IOU = 0.5  # official verifier-data rule: a candidate is "Yes" iff its best IoU reaches this
 PREDICTION_TOP_K = 5  # the official verifier data uses a grounder's top-5 candidates
 VERIFIER_MIN_LEN = 2.0  # seconds; the zoom-in widens shorter candidates first (REFERENCE.md s.4.2)
@@ -104,7 +109,9 @@ def _require(sample: Sample, value: Any, what: str) -> Any:
     return value
 
 
-def _base(sample: Sample, task: str, settings: ExampleSettings, prompt: str, response: str, **kw) -> RoleExample:
+def _base(
+    sample: Sample, task: str, settings: ExampleSettings, prompt: str, response: str, **kw
+) -> RoleExample:
     return RoleExample(
         id=sample.id, task=task, video=_require(sample, sample.video, "video"), prompt=prompt,
         response=response, budget=settings.budget(task), duration=sample.duration,
@@ -142,7 +149,7 @@ def verifying_example(sample: Sample, settings: ExampleSettings = ExampleSetting
     else:
         positive = str(sample.extra.get("label", "")).lower().startswith("yes")
     window, segment = zoom_window(candidate, duration, VERIFIER_MIN_LEN)
-    query = clean_query(_require(sample, sample.query or sample.question, "query"))
+    query = _require(sample, sample.query or sample.question, "query")  # used as given, as officially
     response = prompts.VERIFIER_YES if positive else prompts.VERIFIER_NO
     return _base(sample, "verifying", settings, prompts.verifier_prompt(query), response, window=window,
                  segment=segment, spans=sample.spans)  # fmt: skip
@@ -261,7 +268,9 @@ def verifying_samples_from_predictions(
         try:
             truth, preds = _truth_and_candidates(record, root)
         except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{file}: record {n} is neither a prediction line nor an official record ({exc})") from exc
+            raise DataError(
+                f"{file}: record {n} is neither a prediction line nor an official record ({exc})"
+            ) from exc
         for rank, candidate in enumerate(preds[:top_k]):
             candidate = [float(candidate[0]), float(candidate[1])]
             out.append(replace(
@@ -274,7 +283,9 @@ def verifying_samples_from_predictions(
 
 def _prediction_records(path: Path) -> Iterable[tuple[Path, int, dict[str, Any]]]:
     if not path.exists():
-        raise DataError(f"grounder predictions {path} not found: run `videomind eval predict` on the training split")
+        raise DataError(
+            f"grounder predictions {path} not found: run `videomind eval predict` on the training split"
+        )
     files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl")) if path.is_dir() else [path]
     for file in files:
         text = file.read_text(encoding="utf-8")

@@ -177,11 +177,15 @@ class RunConfig:
         for task in self.data.budgets:
             _one_of("data.budgets key", task, TASKS)
         if not self.train.output_dir:
-            raise UserInputError("train.output_dir is not set: add it to the YAML or pass train.output_dir=DIR")
+            raise UserInputError(
+                "train.output_dir is not set: add it to the YAML or pass train.output_dir=DIR"
+            )
         if not self.data.datasets:
             raise UserInputError("data.datasets is empty: list at least one dataset (see docs/TRAINING.md)")
         if self.model.role == "base" and any(s.task is None and s.kind is None for s in self.data.datasets):
-            raise UserInputError("role 'base' trains on any task: give each dataset a task (or a synthetic kind)")
+            raise UserInputError(
+                "role 'base' trains on any task: give each dataset a task (or a synthetic kind)"
+            )
         return self
 
 

@@ -54,12 +54,16 @@ def role_state(state: Mapping[str, torch.Tensor], role: str) -> dict[str, torch.
 
 def head_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The timestamp decoder's tensors with the official ``base_model.model.`` prefix."""
-    return {PEFT_PREFIX + n[len(HEAD_PREFIX) :]: _plain(t) for n, t in state.items() if n.startswith(HEAD_PREFIX)}
+    return {
+        PEFT_PREFIX + n[len(HEAD_PREFIX) :]: _plain(t) for n, t in state.items() if n.startswith(HEAD_PREFIX)
+    }
 
 
 def _plain(tensor: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     tensor = tensor.detach().to("cpu")
-    return (tensor if dtype is None or not tensor.is_floating_point() else tensor.to(dtype)).contiguous().clone()
+    return (
+        (tensor if dtype is None or not tensor.is_floating_point() else tensor.to(dtype)).contiguous().clone()
+    )
 
 
 def save_role_run(

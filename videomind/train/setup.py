@@ -47,7 +47,9 @@ class PreparedModel:
     template: ConversationTemplate
     role: str
     base_model_path: str
-    base_state: dict[str, torch.Tensor] | None = None  # tiny: the in-memory base weights, to save beside the run
+    base_state: dict[str, torch.Tensor] | None = (
+        None  # tiny: the in-memory base weights, to save beside the run
+    )
 
     @property
     def save_base(self) -> bool:
@@ -92,7 +94,9 @@ def _tiny(cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMi
     return model, processor
 
 
-def _videomind(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
+def _videomind(
+    folder: Path, cfg: ModelConfig, dtype: torch.dtype
+) -> tuple[VideoMindModel, VideoMindProcessor]:
     from videomind.model.checkpoint import load_model
 
     if cfg.role == "base":
@@ -100,7 +104,9 @@ def _videomind(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[Vide
     present = [r for r in ("planner", "grounder", "verifier", "answerer") if (folder / r).is_dir()]
     roles = [cfg.role] if cfg.role in present else []
     log.info("continuing %s from %s", cfg.role if roles else f"a new {cfg.role} adapter", folder)
-    return load_model(folder, device="cpu", dtype=dtype, roles=roles, attn_implementation=cfg.attn_implementation)
+    return load_model(
+        folder, device="cpu", dtype=dtype, roles=roles, attn_implementation=cfg.attn_implementation
+    )
 
 
 def _qwen(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
@@ -109,7 +115,9 @@ def _qwen(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMind
         str(folder), config=qwen_config, dtype=dtype, attn_implementation=cfg.attn_implementation,
         output_loading_info=True,
     )  # fmt: skip
-    missing = [k for k in info.get("missing_keys", []) if not (qwen_config.tie_word_embeddings and "lm_head" in k)]
+    missing = [
+        k for k in info.get("missing_keys", []) if not (qwen_config.tie_word_embeddings and "lm_head" in k)
+    ]
     if missing or info.get("unexpected_keys"):
         raise CheckpointError(f"{folder} does not match its config: missing {missing[:5]}, "
                               f"unexpected {info.get('unexpected_keys', [])[:5]}")  # fmt: skip
@@ -169,7 +177,9 @@ def _attach_role(model: VideoMindModel, cfg: ModelConfig) -> None:
 
 def _known_module(name: str) -> bool:
     if name not in TUNING_MODULES:
-        raise UserInputError(f"unknown model.tuning_modules entry {name!r}; known: {', '.join(TUNING_MODULES)}")
+        raise UserInputError(
+            f"unknown model.tuning_modules entry {name!r}; known: {', '.join(TUNING_MODULES)}"
+        )
     return True
 
 

@@ -76,7 +76,9 @@ def complete_checkpoints(output_dir: str | Path) -> list[Path]:
     folder = Path(output_dir)
     if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir() if checkpoint_step(p) is not None and (p / COMPLETE_MARKER).is_file()]
+    found = [
+        p for p in folder.iterdir() if checkpoint_step(p) is not None and (p / COMPLETE_MARKER).is_file()
+    ]
     return sorted(found, key=checkpoint_step)
 
 
@@ -89,7 +91,9 @@ def remove_stale(output_dir: str | Path) -> list[Path]:
     """Delete leftovers of a killed run (``tmp-checkpoint-*``, half-deleted checkpoints); returns them."""
     folder = Path(output_dir)
     stale = [p for p in folder.glob("tmp-*checkpoint-*") if p.is_dir()] if folder.is_dir() else []
-    stale += [p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir() and not (p / COMPLETE_MARKER).is_file()]
+    stale += [
+        p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir() and not (p / COMPLETE_MARKER).is_file()
+    ]
     for path in stale:
         log.warning("removing incomplete checkpoint %s", path)
         shutil.rmtree(path, ignore_errors=True)
@@ -189,7 +193,9 @@ class VideoMindTrainer(Trainer):
         self.accelerator.wait_for_everyone()
 
     def _save_trainer_state(self, folder: Path) -> None:
-        exportable = [cb for cb in self.callback_handler.callbacks + [self.control] if isinstance(cb, ExportableState)]
+        exportable = [
+            cb for cb in self.callback_handler.callbacks + [self.control] if isinstance(cb, ExportableState)
+        ]
         for cb in exportable:
             name = cb.__class__.__name__
             if isinstance(self.state.stateful_callbacks.get(name), list):
