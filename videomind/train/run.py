@@ -45,6 +45,7 @@ class RunResult:
     final_loss: float | None
     resumed_from: Path | None
     log_history: list[dict]
+    prepared: PreparedModel  # the trained model (in memory) and its processor
 
 
 def is_main_process() -> bool:
@@ -65,7 +66,7 @@ def training_arguments(cfg: RunConfig):
         logging_steps=t.logging_steps, save_strategy="steps", save_steps=t.save_steps,
         save_total_limit=t.save_total_limit, report_to=report or "none", seed=t.seed, data_seed=t.seed,
         deepspeed=t.deepspeed, dataloader_num_workers=t.num_workers, remove_unused_columns=False,
-        ddp_find_unused_parameters=t.ddp_find_unused_parameters, gradient_checkpointing=False,
+        ddp_find_unused_parameters=t.ddp_find_unused_parameters,
         use_cpu=not torch.cuda.is_available(), disable_tqdm=not is_main_process(),
         ddp_backend=_ddp_backend(),
     )  # fmt: skip
@@ -121,7 +122,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence = ()) -> RunResult:
     log.info("finished: step %d, loss %.4f; weights in %s", trainer.state.global_step, output.training_loss,
              cfg.train.output_dir)  # fmt: skip
     return RunResult(Path(cfg.train.output_dir), trainer.state.global_step, output.training_loss, resume,
-                     list(trainer.state.log_history))  # fmt: skip
+                     list(trainer.state.log_history), prepared)  # fmt: skip
 
 
 def build_dataset(cfg: RunConfig, prepared: PreparedModel) -> RoleDataset:

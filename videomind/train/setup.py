@@ -71,7 +71,7 @@ def prepare_model(cfg: ModelConfig) -> PreparedModel:
         _, agent = split_config(read_config_file(folder))
         if agent is not None:
             model, processor = _videomind(folder, cfg, dtype)
-            recorded = cfg.base_model_path or model.config.base_model_path
+            recorded = cfg.base_model_path or portable_base_path(folder, model.config.base_model_path)
         else:
             model, processor = _qwen(folder, cfg, dtype)
             recorded = cfg.base_model_path or cfg.base
@@ -84,6 +84,19 @@ def prepare_model(cfg: ModelConfig) -> PreparedModel:
         _attach_role(model, cfg)
     log.info("trainable parameters: %s", trainable_summary(model))
     return PreparedModel(model, processor, template, cfg.role, recorded, base_state)
+
+
+def portable_base_path(ckpt: Path, declared: str | None) -> str | None:
+    """The base path to record when continuing ``ckpt``: a path relative to that checkpoint folder (a tiny run's
+    ``base``) becomes absolute, so the new run finds it too; anything else (hub id, absolute path) is kept."""
+    if (
+        declared
+        and not Path(declared).is_absolute()
+        and not Path(declared).is_dir()
+        and (ckpt / declared).is_dir()
+    ):
+        return str((ckpt / declared).resolve())
+    return declared
 
 
 def _tiny(cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
