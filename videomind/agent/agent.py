@@ -47,7 +47,8 @@ class VideoMindAgent:
         self, backend: Backend, options: AgentOptions | None = None, open_video: Callable | None = None
     ):
         self.backend = backend
-        self.options = options or AgentOptions()
+        model = getattr(backend, "model", None)
+        self.options = options or (default_options_for(model) if model is not None else AgentOptions())
         self._open_video = open_video
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 
@@ -77,7 +78,72 @@ def _add_list(sub) -> None:
     listing.set_defaults(func=_list)
 
 
-ACTIONS = (_add_score, _add_list)
+def _add_predict(sub) -> None:
+    predict = sub.add_parser(
+        "predict",
+        help="run the agent over a benchmark (sharded, resumable) into prediction shards",
+        description="One JSON line per sample, appended and flushed as it finishes. Shards come from --shard i/N or "
+        "torchrun's RANK/WORLD_SIZE (torchrun --nproc_per_node N -m videomind eval predict ...). Ids already written "
+        "in OUT are skipped, so a killed run resumes where it stopped.",
+    )
+    predict.add_argument("benchmark", help="benchmark name (videomind eval list)")
+    predict.add_argument(
+        "--data-root", required=True, type=Path, help="the data root holding <dataset>/ folders"
+    )
+    predict.add_argument(
+        "--model", default=None, help="checkpoint folder or hub id (default: the embedded model)"
+    )
+    predict.add_argument("--out", required=True, type=Path, help="output folder of the prediction shards")
+    predict.add_argument("--limit", type=int, default=None, help="only the first N samples")
+    predict.add_argument("--shard", default=None, help="i/N: this process predicts samples i, i+N, ...")
+    predict.add_argument("--base-model", default=None, help="override the checkpoint's base_model_path")
+    predict.add_argument("--device", default="auto")
+    predict.add_argument("--dtype", default="auto")
+    predict.add_argument(
+        "--device-map", default=None, help="'auto' spreads one large model over several GPUs"
+    )
+    predict.add_argument("--planner", action="store_true", help="enable auto planning and rephrasing")
+    predict.add_argument("--no-verifier", action="store_true")
+    predict.add_argument(
+        "--plain", action="store_true", help="the plain official order (no sharing, no batching)"
+    )
+    predict.add_argument("--max-new-tokens", type=int, default=None, help="cap every role's generation")
+    predict.add_argument("--no-progress", action="store_true")
+    predict.set_defaults(func=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from videomind.eval.predict import Shard, predict
+
+    shard = Shard.parse(args.shard)
+    if shard.count > 1 and args.device == "auto" and "LOCAL_RANK" in os.environ:
+        import torch
+
+        if torch.cuda.is_available():  # torchrun on GPUs: one device per process
+            args.device = f"cuda:{int(os.environ['LOCAL_RANK']) % torch.cuda.device_count()}"
+    load = {"device": args.device, "dtype": args.dtype}
+    if args.base_model:
+        load["base_model"] = args.base_model
+    if args.device_map:
+        load["device_map"] = args.device_map
+    overrides = {}
+    if args.planner:
+        overrides.update(auto_planning=True, auto_rephrasing=True)
+    if args.no_verifier:
+        overrides["use_verifier"] = False
+    if args.plain:
+        overrides["fast"] = False
+    if args.max_new_tokens is not None:
+        from videomind.agent import GenerationSettings
+
+        overrides["generation"] = GenerationSettings(max_new_tokens=args.max_new_tokens)
+    path = predict(args.benchmark, args.data_root, args.out, model=args.model, limit=args.limit, shard=shard,
+                   progress=not args.no_progress, load_kwargs=load, **overrides)  # fmt: skip
+    print(f"wrote {path}")
+    return 0
+
+
+ACTIONS = (_add_predict, _add_score, _add_list)
 
 
 def _overrides(args: argparse.Namespace) -> dict:

@@ -31,6 +31,13 @@ QWEN2_SPECIAL_TOKENS = (
     "<|image_pad|>", "<|video_pad|>",
 )  # fmt: skip
 TINY_VOCAB_SIZE = 1000
+# Tiny models look at tiny frames: 2x2 to 4x4 merged tokens per frame instead of the official 6x6 to 16x16,
+# stored with the checkpoint (config.json "videomind" -> "agent_options") and read by VideoMindAgent.
+TINY_AGENT_OPTIONS = {
+    f"{role}_budget": {"fps": fps, "max_frames": frames, "min_pixels": 4 * 784, "max_pixels": 16 * 784}
+    for role, fps, frames in (("planner", 1.0, 100), ("grounder", 1.0, 150), ("verifier", 2.0, 64),
+                              ("answerer", 2.0, 32))
+}  # fmt: skip
 _BASE_CORPUS = (
     "Yes. No. Yes No yes no The relevant moment happens in . What color is the shape? What colour does it have? "
     "Options: (A) (B) (C) (D) (E) Best Option: ( A) B) C) D) Please only give the best option. "
@@ -154,6 +161,7 @@ def build_tiny_model(
     )
     if head_config is not None:
         agent.head = head_config
+    agent.extra["agent_options"] = TINY_AGENT_OPTIONS
     head = TimestampDecoder(shape.hidden_size, agent.head).to(dtype) if "grounder" in roles else None
     from videomind.model.checkpoint import token_ids_from  # local: checkpoint imports this module's siblings
 
