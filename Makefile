@@ -11,6 +11,7 @@ STAMP := $(VENV)/.videomind-installed
 PYTEST_ARGS ?= $(if $(filter true 1 yes,$(CI)),-m "slow or not slow",-m "not slow")
 EXAMPLE_VIDEO := examples/shapes.mp4
 EXAMPLE_QUESTION := What colour is the shape that appears after the blue square leaves?
+EXAMPLE_OPTIONS := purple white blue green
 
 .PHONY: setup test ask lint format tiny-model clean-venv
 
@@ -28,7 +29,7 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ask: setup
-	$(BIN)/videomind ask $(EXAMPLE_VIDEO) "$(EXAMPLE_QUESTION)"
+	$(BIN)/videomind ask $(EXAMPLE_VIDEO) "$(EXAMPLE_QUESTION)" --options $(EXAMPLE_OPTIONS)
 
 lint: setup
 	$(BIN)/ruff check videomind tests
