@@ -10,6 +10,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,26 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def best_time(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    """Fastest wall time of ``repeat`` calls (seconds) and the last call's result."""
-    best, result = float("inf"), None
+@dataclass(frozen=True)
+class Timing:
+    """Best wall-clock and best CPU time (all threads of this process) over the runs, in seconds.
+
+    CPU time is the steadier figure on a shared machine: waiting for a busy core inflates wall time only.
+    """
+
+    wall: float
+    cpu: float
+
+
+def best_time(fn: Callable[[], Any], repeat: int = 1) -> tuple[Timing, Any]:
+    """Time ``repeat`` calls of ``fn``; returns the best times and the last call's result."""
+    wall, cpu, result = float("inf"), float("inf"), None
     for _ in range(max(1, repeat)):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        wall = min(wall, time.perf_counter() - started)
+        cpu = min(cpu, time.process_time() - started_cpu)
+    return Timing(wall, cpu), result
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:

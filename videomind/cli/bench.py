@@ -32,7 +32,7 @@ def register(subparsers) -> None:
             if exc.name != module_name:
                 raise
             continue  # benchmark not written yet
-        doc = (module.__doc__ or name).strip().splitlines()[0]
+        doc = (module.__doc__ or name).strip().splitlines()[0].split("``: ", 1)[-1]
         bench = sub.add_parser(name, help=doc, description=module.__doc__,
                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
         bench.add_argument("--json", type=Path, metavar="OUT", help="also write the report to OUT")

@@ -169,6 +169,7 @@ class PyAVReader(VideoReader):
             self._count_decoded(idx)
             if idx == target:
                 return frame
+            self.cache.put((self.key, idx), frame, _frame_bytes(frame), requested=False)
             if idx > target:
                 if first and not allow_late:
                     return None
@@ -176,7 +177,6 @@ class PyAVReader(VideoReader):
                 self._frames = None  # the decoder is past the target: the next request re-seeks
                 return last if last is not None else frame
             first = False
-            self.cache.put((self.key, idx), frame, _frame_bytes(frame), requested=False)
             last = frame
         self._frames = None
         if last is None:
