@@ -247,23 +247,24 @@ def _scalar(value: Any, tp: Any, where: str) -> Any:
     raise UserInputError(f"{where} must be {getattr(tp, '__name__', tp)}, got {value!r}")
 
 
-def build(cls: type, data: Any, where: str = "config") -> Any:
+def build(cls: type, data: Any, where: str = "") -> Any:
     """An instance of the dataclass ``cls`` from a mapping (a bare string sets the first field, e.g. a dataset
     name); unknown keys are errors that suggest the closest field."""
     if isinstance(data, str) and cls is SourceSpec:
         data = {"name": data}
     if not isinstance(data, dict):
-        raise UserInputError(f"{where} must be a mapping, got {data!r}")
+        raise UserInputError(f"{where or 'the config'} must be a mapping, got {data!r}")
     hints = _hints(cls)
     kwargs = {}
     for key, value in data.items():
+        name = f"{where}.{key}" if where else key
         if key not in hints:
-            raise UserInputError(f"unknown setting {where}.{key}{_suggest(key, hints)}")
-        kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
+            raise UserInputError(f"unknown setting {name}{_suggest(key, hints)}")
+        kwargs[key] = coerce(value, hints[key], name)
     try:
         return cls(**kwargs)
-    except TypeError as exc:
-        raise UserInputError(f"{where}: {exc}") from exc
+    except TypeError as exc:  # a required field is missing
+        raise UserInputError(f"{where or 'config'}: {exc}") from exc
 
 
 def _suggest(key: str, names) -> str:

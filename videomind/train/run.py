@@ -96,9 +96,12 @@ def resume_point(cfg: RunConfig) -> Path | None:
 def run_training(cfg: RunConfig, callbacks: Sequence = ()) -> RunResult:
     """Train as configured and write the final weights; returns where and how far it went."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The model is built before the TrainingArguments: with a ZeRO-3 config those switch transformers to
+    # zero.Init construction, which our PEFT / head setup does not support; DeepSpeed then partitions the
+    # ready model when the engine starts (each process holds the full model once, at start-up).
+    prepared = prepare_model(cfg.model)
     args = training_arguments(cfg)
     resume = resume_point(cfg)
-    prepared = prepare_model(cfg.model)
     if cfg.train.gradient_checkpointing:
         enable_gradient_checkpointing(prepared.model)
     if cfg.train.liger:

@@ -1,0 +1,77 @@
+"""``videomind train`` on the command line, and combining role runs into one multi-role checkpoint."""
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from tests.train.conftest import tiny_overrides
+from videomind.cli.main import main
+from videomind.model import load_model
+from videomind.model.roles import roles_of
+from videomind.train.combine import combine_runs
+from videomind.train.config import load_config
+from videomind.train.run import run_training
+
+
+@pytest.fixture(scope="module")
+def runs(synth_root, tmp_path_factory):
+    """Grounder, verifier and planner runs on the same tiny base, plus a planner on another base."""
+    folder = tmp_path_factory.mktemp("runs")
+    out = {}
+    for role in ("grounder", "verifier", "planner"):
+        out[role] = run_training(load_config(None, tiny_overrides(role, folder / role, synth_root, steps=2)))
+    other = [*tiny_overrides("planner", folder / "other", synth_root, steps=1), "model.tiny.seed=7"]
+    out["other"] = run_training(load_config(None, other))
+    return out
+
+
+def test_cli_combine_merges_roles_with_every_tensor(runs, tmp_path, capsys):
+    out = tmp_path / "all"
+    folders = [str(runs[r].output_dir) for r in ("planner", "verifier", "grounder")]
+    assert main(["train", "combine", str(out), *folders]) == 0
+    assert "planner, grounder, verifier" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["role"] == "grounder" and config["base_model_path"] == "base"
+    assert (out / "pytorch_model.safetensors").is_file() and (out / "base" / "config.json").is_file()
+    model, _ = load_model(out, device="cpu", dtype=torch.float32)
+    assert roles_of(model) == ["planner", "grounder", "verifier"]
+    found = model.state_dict()
+    for role in ("planner", "grounder", "verifier"):
+        for name, tensor in runs[role].prepared.model.state_dict().items():
+            if f".{role}." in name or name.startswith("grounding_head."):
+                assert torch.equal(found[name], tensor), name
+
+
+def test_combine_refuses_conflicts(runs, tmp_path):
+    from videomind.errors import UserInputError
+
+    g, p = str(runs["grounder"].output_dir), str(runs["planner"].output_dir)
+    with pytest.raises(UserInputError, match="role 'planner' is in both"):
+        combine_runs(tmp_path / "dup", [g, p, p])
+    with pytest.raises(UserInputError, match="different base models"):
+        combine_runs(tmp_path / "bases", [g, str(runs["other"].output_dir)])
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    with pytest.raises(UserInputError, match="not empty"):
+        combine_runs(tmp_path / "full", [g])
+    assert main(["train", "combine", str(tmp_path / "one")]) == 2  # needs OUT and at least one run
+
+
+def test_cli_prints_the_resolved_config(tmp_path, capsys):
+    preset = tmp_path / "p.yaml"
+    preset.write_text("train: {output_dir: /tmp/x}\ndata: {datasets: [synthetic]}\n")
+    assert main(["train", str(preset), "train.learning_rate=3e-4", "--print-config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["train"]["learning_rate"] == 3e-4 and printed["model"]["lora_r"] == 64
+    assert main(["train", str(preset), "train.learnin_rate=1"]) == 2  # a user error, exit code 2
+
+
+def test_cli_trains(synth_root, tmp_path, capsys):
+    preset = tmp_path / "p.yaml"
+    preset.write_text("data: {datasets: [synthetic]}\n")
+    out = tmp_path / "run"
+    assert main(["train", str(preset), *tiny_overrides("planner", out, synth_root, steps=1)]) == 0
+    assert "trained planner for 1 steps" in capsys.readouterr().out
+    assert (out / "planner" / "adapter_model.safetensors").is_file() and (out / "train_config.yaml").is_file()
