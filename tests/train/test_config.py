@@ -122,7 +122,7 @@ def test_build_rejects_unknown_nested_keys():
 def test_every_preset_loads(preset):
     cfg = load_config(preset)
     assert cfg.train.output_dir.startswith("runs/") and cfg.data.datasets
-    assert to_dict(cfg)["model"]["role"] in ("grounder", "verifier", "planner", "base")
+    assert to_dict(cfg)["model"]["role"] in ("grounder", "verifier", "planner", "answerer", "base")
     if preset.stem.startswith(("pretrain", "finetune")):  # the official scripts' settings
         t = cfg.train
         assert (t.batch_size, t.grad_accum, t.precision, t.warmup_ratio) == (1, 4, "fp16", 0.03)

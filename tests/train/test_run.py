@@ -145,3 +145,19 @@ def test_finetune_continues_a_videomind_checkpoint(synth_root, tmp_path):
     assert roles_of(loaded) == ["grounder"]
     answerer = prepare_model(load_config(None, [*overrides, "model.role=answerer"]).model)
     assert roles_of(answerer.model) == ["answerer"]  # a role the checkpoint lacks gets a fresh adapter
+
+
+def test_gradient_checkpointing_and_bf16(synth_root, tmp_path):
+    flags = {}
+
+    def losses(name, *extra):
+        cfg = load_config(None, [*tiny_overrides("grounder", tmp_path / name, synth_root, steps=2), *extra])
+        result = run_training(cfg)
+        model = result.prepared.model
+        flags[name] = (model.text_model.gradient_checkpointing, model.visual.gradient_checkpointing)
+        return [h["loss"] for h in result.log_history if "loss" in h]
+
+    plain = losses("plain")
+    assert losses("checkpointed", "train.gradient_checkpointing=true") == plain  # recomputed, same math
+    assert losses("bf16", "train.precision=bf16") == pytest.approx(plain, rel=1e-2)  # CPU autocast
+    assert flags == {"plain": (False, False), "checkpointed": (True, True), "bf16": (False, False)}

@@ -161,6 +161,7 @@ class TrainConfig:
     seed: int = 42
     resume: str = "auto"  # auto: last complete checkpoint if any; never; or a checkpoint folder
     num_workers: int = 0
+    cpu_threads: int | None = None  # torch threads per process on CPU (None: torch's default)
     group_by_data_type: bool = True
     ddp_find_unused_parameters: bool = False
 

@@ -58,11 +58,15 @@ def training_arguments(cfg: RunConfig):
 
     t = cfg.train
     report = [r for r in t.report_to if r != "none"]
+    fp16 = t.precision == "fp16"
+    if fp16 and not torch.cuda.is_available():
+        log.warning("fp16 mixed precision needs a GPU: training in fp32 (bf16 works on CPUs)")
+        fp16 = False
     return TrainingArguments(
         output_dir=t.output_dir, per_device_train_batch_size=t.batch_size, gradient_accumulation_steps=t.grad_accum,
         num_train_epochs=t.num_epochs, max_steps=t.max_steps, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, warmup_steps=t.warmup_ratio, lr_scheduler_type=t.lr_scheduler,
-        max_grad_norm=t.max_grad_norm, optim=t.optim, bf16=t.precision == "bf16", fp16=t.precision == "fp16",
+        max_grad_norm=t.max_grad_norm, optim=t.optim, bf16=t.precision == "bf16", fp16=fp16,
         logging_steps=t.logging_steps, save_strategy="steps", save_steps=t.save_steps,
         save_total_limit=t.save_total_limit, report_to=report or "none", seed=t.seed, data_seed=t.seed,
         deepspeed=t.deepspeed, dataloader_num_workers=t.num_workers, remove_unused_columns=False,
@@ -96,6 +100,8 @@ def resume_point(cfg: RunConfig) -> Path | None:
 def run_training(cfg: RunConfig, callbacks: Sequence = ()) -> RunResult:
     """Train as configured and write the final weights; returns where and how far it went."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if cfg.train.cpu_threads:
+        torch.set_num_threads(cfg.train.cpu_threads)
     # The model is built before the TrainingArguments: with a ZeRO-3 config those switch transformers to
     # zero.Init construction, which our PEFT / head setup does not support; DeepSpeed then partitions the
     # ready model when the engine starts (each process holds the full model once, at start-up).

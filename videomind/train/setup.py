@@ -204,7 +204,14 @@ def trainable_summary(model: torch.nn.Module) -> str:
 
 def enable_gradient_checkpointing(model: VideoMindModel) -> None:
     """Activation checkpointing in the text decoder and the vision tower (non-reentrant: works with frozen inputs)."""
-    model.base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    kwargs = {"use_reentrant": False}
+    base = model.base
+    if hasattr(
+        base, "activation_checkpointing_enable"
+    ):  # transformers >= 5.x renamed gradient_checkpointing_*
+        base.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def apply_liger(model: VideoMindModel) -> bool:

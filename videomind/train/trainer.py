@@ -21,7 +21,6 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
-import torch
 from torch import nn
 from transformers import Trainer
 from transformers.trainer_callback import ExportableState
@@ -216,10 +215,3 @@ class VideoMindTrainer(Trainer):
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         log.info("resuming the weights of %s", resume_from_checkpoint)
         load_trainable(self.prepared.model, resume_from_checkpoint, self.prepared.role)
-
-
-def cast_trainable(model: nn.Module, dtype: torch.dtype) -> None:
-    """Keep trainable parameters in ``dtype`` (fp32 master weights under mixed precision)."""
-    for param in model.parameters():
-        if param.requires_grad and param.dtype != dtype:
-            param.data = param.data.to(dtype)
