@@ -146,6 +146,21 @@ def test_role_dataset_encodes_grounding_and_verifying(synth, processor):
     assert set(ds.data_types) == {"grounding", "multimodal"}
 
 
+def test_cached_clips_are_served_without_the_video(synth, processor, tmp_path):
+    import shutil
+
+    video = tmp_path / "copy.mp4"
+    shutil.copy(next((synth / "videos").glob("*.mp4")), video)
+    example = RoleExample(id="c", task="planning", video=str(video), prompt="p", response='[{"type": "answerer"}]',
+                          budget=SMALL, duration=8.0)  # fmt: skip
+    ds = RoleDataset([example], processor, get_template("chatml"), cache_mb=4, max_retries=0)
+    first = ds[0]
+    video.unlink()
+    assert torch.equal(ds[0]["pixel_values_videos"], first["pixel_values_videos"])
+    with pytest.raises(DataError):
+        RoleDataset([example], processor, get_template("chatml"), max_retries=0)[0]  # no cache: must read
+
+
 def test_role_dataset_retries_unreadable_videos(synth, processor, tmp_path):
     root = str(synth)
     good = build_mix(

@@ -60,7 +60,12 @@ def yaml_config(folder):
 
 def test_grounder_output_is_the_released_layout(synth_root, tmp_path):
     out = tmp_path / "g"
-    run_training(load_config(None, tiny_overrides("grounder", out, synth_root, steps=2)))
+    run_training(
+        load_config(
+            None, [*tiny_overrides("grounder", out, synth_root, steps=2), "train.report_to=[tensorboard]"]
+        )
+    )
+    assert list((out / "runs").glob("*/events.out.tfevents.*"))  # TensorBoard logs
     config = json.loads((out / "config.json").read_text())
     assert config["model_type"] == "agent_qwen2_vl" and config["role"] == "grounder"
     assert config["base_model_path"] == "base" and (out / "base" / "config.json").is_file()
@@ -161,3 +166,21 @@ def test_gradient_checkpointing_and_bf16(synth_root, tmp_path):
     assert losses("checkpointed", "train.gradient_checkpointing=true") == plain  # recomputed, same math
     assert losses("bf16", "train.precision=bf16") == pytest.approx(plain, rel=1e-2)  # CPU autocast
     assert flags == {"plain": (False, False), "checkpointed": (True, True), "bf16": (False, False)}
+
+
+def test_roles_train_on_a_published_style_qwen2_vl_folder(synth_root, tmp_path):
+    """The oracle's tiny base is written like Qwen2-VL-Instruct (flat config, its own tokenizer with the three
+    VideoMind tokens at the end): no resize, the official ids, and the run records the base path."""
+    from tests.conftest import ORACLE
+
+    base = ORACLE / "tiny-qwen2-vl-base"
+    cfg = load_config(
+        None, [*tiny_overrides("verifier", tmp_path / "v", synth_root, steps=2), f"model.base={base}"]
+    )
+    result = run_training(cfg)
+    config = json.loads((result.output_dir / "config.json").read_text())
+    assert (config["reg_token_id"], config["seg_s_token_id"], config["seg_e_token_id"]) == (1014, 1015, 1016)
+    assert config["vocab_size"] == 1024 and config["base_model_path"] == str(base)  # nothing resized
+    assert not (result.output_dir / "base").exists()
+    loaded, processor = load_model(result.output_dir, device="cpu", dtype=torch.float32)
+    assert roles_of(loaded) == ["verifier"] and processor.token_id("Yes") == 260

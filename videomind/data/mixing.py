@@ -183,6 +183,9 @@ class RoleDataset(Dataset):
         self.seed = seed
         self.video_backend = video_backend
         self.cache = ClipCache(int(cache_mb * BYTES_PER_MB)) if cache_mb > 0 else None
+        self._durations: dict[
+            str, float
+        ] = {}  # read from the files of examples without an annotated duration
         self._by_type: dict[str, list[int]] = {}
         for i, ex in enumerate(self.examples):
             self._by_type.setdefault(ex.data_type, []).append(i)
@@ -218,18 +221,21 @@ class RoleDataset(Dataset):
         return encode_example(example, frames, self.processor, self.template, duration, rng)
 
     def frames(self, example: RoleExample, rng: random.Random) -> tuple[torch.Tensor, float]:
+        """Sampled frames and the duration; a cached clip is returned without opening the video."""
         from videomind.video.reader import open_video
 
+        duration = example.duration or self._durations.get(example.video)
+        if duration is not None and example.jitter <= 0:
+            cached = self.cache.get((example.video, example.window, example.budget)) if self.cache else None
+            if cached is not None:
+                return cached, duration
         with open_video(example.video, backend=self.video_backend) as reader:
-            duration = example.duration or reader.duration
+            duration = duration or self._durations.setdefault(example.video, reader.duration)
             window = jittered_window(example, duration, rng)
-            key = (example.video, window, example.budget)
-            frames = self.cache.get(key) if self.cache is not None else None
-            if frames is None:
-                start, end = window if window is not None else (None, None)
-                frames = reader.sample(example.budget, start, end).frames
-                if self.cache is not None:
-                    self.cache.put(key, frames)
+            start, end = window if window is not None else (None, None)
+            frames = reader.sample(example.budget, start, end).frames
+        if self.cache is not None:
+            self.cache.put((example.video, window, example.budget), frames)
         return frames, duration
 
 

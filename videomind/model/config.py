@@ -70,6 +70,14 @@ class VideoMindConfig:
         return {"reg_token_id": self.reg_token_id, "seg_s_token_id": self.seg_s_token_id,
                 "seg_e_token_id": self.seg_e_token_id}  # fmt: skip
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-safe. HF Trainer integrations (TensorBoard, W&B, ...) log ``model.config`` with
+        ``to_dict`` / ``to_json_string``."""
+        return _jsonable(asdict(self))
+
+    def to_json_string(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
     def to_json_fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: getattr(self, k) for k in self._KEYS}
         head = {f.name: getattr(self.head, f.name) for f in fields(self.head)

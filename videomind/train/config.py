@@ -175,6 +175,8 @@ class RunConfig:
     def validate(self) -> RunConfig:
         _one_of("model.role", self.model.role, TRAIN_ROLES)
         _one_of("train.precision", self.train.precision, PRECISIONS)
+        if not 0 <= self.train.warmup_ratio < 1:
+            raise UserInputError(f"train.warmup_ratio must be in [0, 1), got {self.train.warmup_ratio}")
         for task in self.data.budgets:
             _one_of("data.budgets key", task, TASKS)
         if not self.train.output_dir:

@@ -70,6 +70,7 @@ def training_arguments(cfg: RunConfig):
         logging_steps=t.logging_steps, save_strategy="steps", save_steps=t.save_steps,
         save_total_limit=t.save_total_limit, report_to=report or "none", seed=t.seed, data_seed=t.seed,
         deepspeed=t.deepspeed, dataloader_num_workers=t.num_workers, remove_unused_columns=False,
+        dataloader_persistent_workers=t.num_workers > 0,  # workers keep their clip caches across epochs
         ddp_find_unused_parameters=t.ddp_find_unused_parameters,
         use_cpu=not torch.cuda.is_available(), disable_tqdm=not is_main_process(),
         ddp_backend=_ddp_backend(),
