@@ -52,6 +52,7 @@ def test_bench_decode_with_decord(tmp_path, capsys):
     pytest.importorskip("decord")
     assert main(["bench", "decode", *TINY, "--cache-dir", str(tmp_path)]) == 0
     case = json.loads(capsys.readouterr().out)["cases"]["grounder"]
-    assert case["decord_over_ours"] == pytest.approx(
-        case["seconds"]["decord"] / case["seconds"]["ours"], rel=0.01
-    )
+    sec = case["seconds"]
+    assert case["decord_over_ours"] == pytest.approx(sec["decord"] / sec["ours"], rel=0.01, abs=0.002)
+    assert case["official_over_ours"] == pytest.approx(sec["official"] / sec["ours"], rel=0.01, abs=0.002)
+    assert set(case["cpu_seconds"]) == set(sec) == {"ours", "ours_frames", "decord", "official", "floor"}

@@ -8,10 +8,12 @@ kept in a cache folder), two role budgets are timed:
 
 For each: ``ours`` = ``open_video`` + ``reader.sample`` (index, decode, RGB, rotation, resize to the role's size, a
 fresh cache), ``ours_frames`` = the same frames at full size without resizing (what decord returns), ``decord`` =
-``decord.VideoReader`` + ``get_batch`` of the same indices (skipped when decord is not installed), ``floor`` = PyAV
+``decord.VideoReader`` + ``get_batch`` of the same indices (skipped when decord is not installed), ``official`` =
+that batch resized as torchvision does (the whole official path, comparable to ``ours``), ``floor`` = PyAV
 decoding every frame of the needed range (from the keyframe before it) with no conversion at all. Times are the best
 of ``--repeat`` runs, wall clock (``seconds``) and CPU of all threads (``cpu_seconds``, steadier on a shared
-machine); ratios ``ours_over_floor`` and ``decord_over_ours`` (> 1: we are faster), and ``cpu_`` ones.
+machine); ratios ``ours_over_floor``, ``decord_over_ours`` and ``official_over_ours`` (> 1: we are faster), and the
+same on CPU time (``cpu_...``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ def _case(path: Path, budget, start, end, args, use_decord: bool) -> dict[str, A
     timings = {"ours": t_ours, "ours_frames": t_frames, "floor": t_floor}
     if use_decord:
         timings["decord"], _ = best_time(lambda: decord_batch(path, indices, args.threads), args.repeat)
+        size = tuple(clip.frames.shape[2:])
+        timings["official"], _ = best_time(
+            lambda: decord_resized(path, indices, size, args.threads), args.repeat
+        )
     out: dict[str, Any] = {
         "window": [start, end],
         "frames": len(indices),
@@ -109,6 +115,7 @@ def _ratios(sec: dict[str, float], prefix: str) -> dict[str, float]:
     if "decord" in sec:
         ratios[f"{prefix}decord_over_ours"] = round(sec["decord"] / sec["ours"], 3)
         ratios[f"{prefix}decord_over_ours_frames"] = round(sec["decord"] / sec["ours_frames"], 3)
+        ratios[f"{prefix}official_over_ours"] = round(sec["official"] / sec["ours"], 3)
     return ratios
 
 
@@ -139,6 +146,16 @@ def decord_batch(path: Path, indices: list[int], threads: int = 0):
 
     reader = decord.VideoReader(str(path), num_threads=threads)
     return reader.get_batch(indices).asnumpy()
+
+
+def decord_resized(path: Path, indices: list[int], size: tuple[int, int], threads: int = 0):
+    """The whole official path: decord's batch, then the bicubic antialiased resize torchvision does."""
+    import torch
+
+    from videomind.video.resize import resize_frames
+
+    batch = torch.from_numpy(decord_batch(path, indices, threads)).permute(0, 3, 1, 2)
+    return resize_frames(batch, size)
 
 
 def ensure_video(folder: Path, seconds: float, fps: float, width: int, height: int) -> Path:
@@ -214,7 +231,7 @@ def _decord_available() -> bool:
 
 def table(report: dict[str, Any]) -> str:
     """A human summary of ``run``'s report: wall seconds (CPU seconds) per reader and case."""
-    names = ("ours", "ours_frames", "decord", "floor")
+    names = ("ours", "ours_frames", "decord", "official", "floor")
     lines = [f"{'case':<10}{'frames':>7}" + "".join(f"{n:>20}" for n in names) + f"{'ours/floor':>12}"]
     for case_name, case in report["cases"].items():
         cells = []

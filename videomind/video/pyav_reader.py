@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 MAX_SEEK_RETRIES = 3  # keyframes to step back when a seek lands after the wanted frame, before restarting
 MAX_BAD_PACKETS = 64  # packets that fail to decode before the file is declared corrupt
 QUARTER_TURN = 90
+_LAYOUT_BYTES: dict[
+    tuple[str, int, int], int
+] = {}  # memo of _frame_bytes (plane sizes depend on the layout only)
 SEEK_COST_FRAMES = 8  # a seek (flush, reposition, decoder warm-up) costs about this many decoded frames
 
 
@@ -243,4 +246,9 @@ def _quarter_turns(rotation: float | None, path: str) -> int:
 
 
 def _frame_bytes(frame) -> int:
-    return sum(plane.buffer_size for plane in frame.planes)
+    """Bytes of a decoded frame's planes, computed once per (pixel format, width, height)."""
+    layout = (frame.format.name, frame.width, frame.height)
+    size = _LAYOUT_BYTES.get(layout)
+    if size is None:
+        size = _LAYOUT_BYTES[layout] = sum(plane.buffer_size for plane in frame.planes)
+    return size
