@@ -13,7 +13,7 @@ from videomind.train.config import load_config
 from videomind.train.run import build_dataset, run_training
 from videomind.train.setup import prepare_model, resize_for_tokenizer
 
-ROLES = ["grounder", "verifier", "planner", "answerer", "base"]
+ROLES = ["grounder", "verifier", "planner", "answerer", "base", "grounder-tied"]  # tied: embeddings as in 2B
 
 
 def fixed_batch(cfg):
@@ -34,7 +34,9 @@ def loss_of(model, batch, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_learns_and_its_checkpoint_reloads_exactly(role, synth_root, tmp_path):
-    cfg = load_config(None, tiny_overrides(role, tmp_path / role, synth_root, steps=6))
+    role, tied = role.removesuffix("-tied"), role.endswith("-tied")
+    extra = ["model.tiny.tie_word_embeddings=true"] if tied else []
+    cfg = load_config(None, [*tiny_overrides(role, tmp_path / role, synth_root, steps=6), *extra])
     fresh, batch = fixed_batch(cfg)
     before = loss_of(fresh.model, batch, role)
     result = run_training(cfg)

@@ -61,6 +61,7 @@ class TinyConfig:
     vision_dim: int = 32
     vision_heads: int = 2
     mrope_section: list[int] = field(default_factory=lambda: [2, 3, 3])
+    tie_word_embeddings: bool = False  # true like Qwen2-VL-2B, false like 7B
 
     def shape(self) -> TinyShape:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "seed"}
