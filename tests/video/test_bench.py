@@ -33,6 +33,7 @@ def test_bench_decode_report(tmp_path, capsys):
     # 3 s at 1 fps wants 3 frames -> at least 4; the 3 s "60 s window" at 2 fps -> 30 / 10 * 2 = 6 frames
     assert (grounder["frames"], answerer["frames"]) == (4, 6)
     assert grounder["floor_decoded_frames"] == 30  # frames 0..29 all decoded
+    assert 4 <= grounder["decoded_frames"] <= 30 and grounder["cache_megabytes"] >= 0
     for case in (grounder, answerer):
         sec = case["seconds"]
         assert sec["ours"] > 0 and sec["floor"] > 0 and "decord" not in sec

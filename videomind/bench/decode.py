@@ -66,16 +66,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     use_decord = not args.no_decord and _decord_available()
     results = {name: _case(path, *spec, args, use_decord) for name, spec in cases.items()}
-    return {"bench": "decode", "video": meta, "cases": results, "machine": machine_info()}
+    peak = _peak_rss_megabytes()
+    return {
+        "bench": "decode",
+        "video": meta,
+        "cases": results,
+        "peak_rss_megabytes": peak,
+        "machine": machine_info(),
+    }
 
 
 def _case(path: Path, budget, start, end, args, use_decord: bool) -> dict[str, Any]:
     from videomind.bench.common import best_time
     from videomind.video import FrameCache, open_video
 
+    stats: dict[str, int] = {}
+
     def ours():
         with open_video(path, num_threads=args.threads, cache=FrameCache()) as reader:
-            return reader.sample(budget, start, end)
+            clip = reader.sample(budget, start, end)
+            stats.update(decoded=reader.decoded_frames, cache_bytes=reader.cache.nbytes)
+            return clip
 
     def ours_frames(indices):
         with open_video(path, num_threads=args.threads, cache=FrameCache()) as reader:
@@ -98,7 +109,9 @@ def _case(path: Path, budget, start, end, args, use_decord: bool) -> dict[str, A
         "window": [start, end],
         "frames": len(indices),
         "frame_size": list(clip.frames.shape[2:]),
+        "decoded_frames": stats["decoded"],
         "floor_decoded_frames": floor_frames,
+        "cache_megabytes": round(stats["cache_bytes"] / 1e6, 1),
         "seconds": {name: round(t.wall, 4) for name, t in timings.items()},
         "cpu_seconds": {name: round(t.cpu, 4) for name, t in timings.items()},
     }
@@ -219,6 +232,14 @@ def _meta(reader, path: Path) -> dict[str, Any]:
         "size": [reader.height, reader.width],
         "megabytes": round(Path(path).stat().st_size / 1e6, 2),
     }
+
+
+def _peak_rss_megabytes() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
 def _decord_available() -> bool:
