@@ -69,3 +69,18 @@ def test_deepspeed_matches_ddp(ddp_run, stage):
         assert torch.allclose(tensor, found[key], atol=1e-5), key
     assert (out / "checkpoint-4" / "global_step4").is_dir()  # DeepSpeed's own engine state, for resuming
     load_model(out, device="cpu", dtype=torch.float32)
+
+
+def test_deepspeed_resumes_from_its_checkpoint(ddp_run):
+    """Two steps, then a second launch to four steps: resumed from checkpoint-2, equal to the straight run."""
+    folder, file = ddp_run
+    out = folder / "zero2-resumed"
+    ds = "train.deepspeed=configs/deepspeed/zero2.json"
+    torchrun(file, f"train.output_dir={out}", ds, "train.max_steps=2")
+    proc = torchrun(file, f"train.output_dir={out}", ds)
+    assert f"resuming from {out / 'checkpoint-2'}" in proc.stderr
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2, 3, 4]
+    expected, found = adapter(folder / "ddp"), adapter(out)
+    for key, tensor in expected.items():
+        assert torch.allclose(tensor, found[key], atol=1e-5), key
