@@ -108,7 +108,7 @@ def test_answering_mcq_style_and_official_style():
     assert (
         ex.prompt == "Which shape moves?\nOptions:\n(A) Circle\n(B) Star\nPlease only give the best option."
     )
-    assert ex.response == "Best Option: (B) star"
+    assert ex.response == "Best Option: (B) Star"  # the option as the prompt shows it
     assert ex.budget == ANSWERER_BUDGET and ex.window is None
     raw = answering_example(s, ExampleSettings(answer_style="official"))
     assert (raw.prompt, raw.response) == ("Which shape moves?", "star")
@@ -117,7 +117,7 @@ def test_answering_mcq_style_and_official_style():
 def test_answering_letter_from_answer_text_and_crop():
     s = sample(question="Q?", options=["red", "blue"], answer_text="blue", spans=[(4.0, 7.0)], duration=30.0)
     ex = answering_example(s, ExampleSettings(answer_crop=True))
-    assert ex.response == "Best Option: (B) blue"
+    assert ex.response == "Best Option: (B) Blue"
     # (4, 7) widened to 16 s around its centre 5.5, kept inside the video -> (0, 16)
     assert ex.window == (0.0, 16.0) and ex.jitter == ANSWER_CROP_JITTER
 

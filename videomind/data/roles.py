@@ -167,7 +167,7 @@ def planning_example(sample: Sample, settings: ExampleSettings = ExampleSettings
 
 
 def answering_example(sample: Sample, settings: ExampleSettings = ExampleSettings()) -> RoleExample:
-    """The question -> the answer. ``mcq`` style: the agent's options block -> "Best Option: (B) text";
+    """The question -> the answer. ``mcq`` style: the agent's options block -> "Best Option: (B) Text";
     ``official`` style: the raw question -> the answer text. With ``answer_crop`` the clip is the evidence span
     widened to 16 s and jittered by a quarter of its length (the official crop wrapper)."""
     question = clean_question(_require(sample, sample.question, "question"))
@@ -177,7 +177,8 @@ def answering_example(sample: Sample, settings: ExampleSettings = ExampleSetting
     if settings.answer_style == "mcq" and sample.options:
         letter = sample.answer or _letter_of(sample)
         prompt, prefix = prompts.answerer_prompt(question, sample.options, "mcq")
-        response = f"{prefix}{letter}) {sample.options[ord(letter) - ord('A')]}"
+        option = sample.options[ord(letter) - ord("A")]
+        response = f"{prefix}{letter}) {option[:1].upper()}{option[1:]}"  # as the options block writes it
     else:
         prompt, response = question, _require(sample, text, "answer")
     window, jitter = None, 0.0
