@@ -1,0 +1,26 @@
+"""Training every role (and base models) on HF Trainer, saved in the released layout (docs/TRAINING.md).
+
+``load_config(preset, overrides)`` -> ``RunConfig``; ``run_training(config)`` -> ``RunResult``;
+``combine_runs(out, runs)`` merges role runs into one multi-role checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "RunConfig": "videomind.train.config",
+    "load_config": "videomind.train.config",
+    "run_training": "videomind.train.run",
+    "RunResult": "videomind.train.run",
+    "combine_runs": "videomind.train.combine",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'videomind.train' has no attribute {name!r}")
