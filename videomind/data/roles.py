@@ -98,6 +98,8 @@ class ExampleSettings:
     budgets: Mapping[str, FrameBudget] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     answer_style: str = "mcq"
     answer_crop: bool = False
+    answer_crop_min_len: float = ANSWER_CROP_MIN_LEN  # seconds; match the inference crop of the target benchmark
+    answer_crop_jitter: float = ANSWER_CROP_JITTER
 
     def budget(self, task: str) -> FrameBudget:
         return self.budgets.get(task, DEFAULT_BUDGETS[task])
@@ -183,8 +185,8 @@ def answering_example(sample: Sample, settings: ExampleSettings = ExampleSetting
         prompt, response = question, _require(sample, text, "answer")
     window, jitter = None, 0.0
     if settings.answer_crop and sample.spans and sample.duration:
-        window = expand_span(_cover(sample.spans), sample.duration, ANSWER_CROP_MIN_LEN)
-        jitter = ANSWER_CROP_JITTER
+        window = expand_span(_cover(sample.spans), sample.duration, settings.answer_crop_min_len)
+        jitter = settings.answer_crop_jitter
     return _base(sample, "answering", settings, prompt, response, window=window, jitter=jitter)
 
 

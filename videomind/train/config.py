@@ -19,7 +19,13 @@ from typing import Any, Union
 import yaml
 
 from videomind.data.mixing import SampleFilter, SourceSpec
-from videomind.data.roles import DEFAULT_BUDGETS, TASKS, ExampleSettings
+from videomind.data.roles import (
+    ANSWER_CROP_JITTER,
+    ANSWER_CROP_MIN_LEN,
+    DEFAULT_BUDGETS,
+    TASKS,
+    ExampleSettings,
+)
 from videomind.errors import UserInputError
 from videomind.model.grounding_head import TimestampDecoderConfig
 from videomind.model.roles import LoraSettings
@@ -123,13 +129,16 @@ class DataConfig:
     budgets: dict[str, BudgetConfig] = field(default_factory=dict)  # per task, overriding the official ones
     answer_style: str = "mcq"
     answer_crop: bool = False
+    answer_crop_min_len: float = ANSWER_CROP_MIN_LEN  # the official crop wrapper's 16 s
+    answer_crop_jitter: float = ANSWER_CROP_JITTER
     cache_mb: float = 0.0  # keep sampled clips in memory (per dataloader worker)
     video_backend: str = "auto"
 
     def settings(self) -> ExampleSettings:
         budgets = dict(DEFAULT_BUDGETS)
         budgets.update({task: b.budget() for task, b in self.budgets.items()})
-        return ExampleSettings(budgets, self.answer_style, self.answer_crop)
+        return ExampleSettings(budgets, self.answer_style, self.answer_crop, self.answer_crop_min_len,
+                               self.answer_crop_jitter)  # fmt: skip
 
     def filter(self) -> SampleFilter:
         return SampleFilter(self.min_video_len, self.max_video_len, self.min_num_words, self.max_num_words)
