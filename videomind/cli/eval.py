@@ -143,7 +143,42 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-ACTIONS = (_add_predict, _add_score, _add_list)
+def _add_ablate(sub) -> None:
+    ablate = sub.add_parser(
+        "ablate",
+        help="the paper's ablation in miniature on a synthetic test set (blind / answerer / +grounder / +verifier / "
+        "full agent) and the planner's routing",
+    )
+    ablate.add_argument("--model", default=None, help="checkpoint (default: the embedded model)")
+    ablate.add_argument(
+        "--data-root", required=True, type=Path, help="holds synthetic/ (videomind synth make)"
+    )
+    ablate.add_argument("--out", required=True, type=Path)
+    ablate.add_argument("--grounding", type=int, default=300, help="grounding queries (spread over videos)")
+    ablate.add_argument("--mcq", type=int, default=300, help="multiple-choice questions")
+    ablate.add_argument("--qa", type=int, default=100, help="whole-video questions")
+    ablate.add_argument("--planning", type=int, default=200, help="planner questions")
+    ablate.add_argument("--settings", nargs="+", default=None, help="subset of the settings to run")
+    ablate.add_argument("--device", default="auto")
+    ablate.add_argument("--max-new-tokens", type=int, default=None, help="cap every role's generation")
+    ablate.set_defaults(func=_ablate)
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from videomind.eval.ablation import SETTINGS, markdown_table, run_ablation
+
+    report = run_ablation(args.model, args.data_root, args.out, args.grounding, args.mcq, args.qa, args.planning,
+                          tuple(args.settings or SETTINGS), args.device, args.max_new_tokens)  # fmt: skip
+    print(markdown_table(report))
+    planner = report["planner"]
+    print(
+        f"planner: valid JSON {planner['valid_json']:.1f} %, routing accuracy {planner['routing_accuracy']:.1f} %"
+    )
+    print(f"wrote {args.out / 'ablation.json'}")
+    return 0
+
+
+ACTIONS = (_add_predict, _add_score, _add_list, _add_ablate)
 
 
 def _overrides(args: argparse.Namespace) -> dict:

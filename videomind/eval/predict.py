@@ -145,6 +145,8 @@ def predict_one(
         if not sample.video:
             raise UserInputError(f"sample {sample.id} has no video")
         text = sample.question or sample.query
+        if not sample.question:  # a grounding-only sample: nothing to answer (as the official script)
+            options = options.updated(use_answerer=False)
         result = agent.run(
             sample.video, text, list(sample.options) if sample.options else None,
             subtitles=sample.subtitle, duration=sample.duration,
