@@ -4,7 +4,7 @@ VENV ?= .venv
 # A CPU build of torch 2.13.0 is what we test with; override for CUDA wheels, e.g.
 #   make setup TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,train,demo
+EXTRAS ?= dev,train,demo,decord
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.videomind-installed
 # CI runs the slow-marked checks too; users get the fast suite by default.
