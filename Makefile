@@ -39,8 +39,11 @@ format: setup
 	$(BIN)/ruff format videomind tests
 	$(BIN)/ruff check --fix videomind tests
 
+# The embedded tiny model: synthetic data, base pretraining, the three roles, combine, embed (about 2 h on 2 CPU
+# cores), then the measurement reported in docs/TINY_MODEL.md.
 tiny-model: setup
-	$(BIN)/python -m videomind.train.tiny_recipe
+	$(BIN)/python -m videomind.train.tiny_recipe --work runs/tiny-recipe
+	$(BIN)/videomind eval ablate --data-root runs/tiny-recipe/data --out runs/tiny-recipe/ablation
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,6 +18,7 @@ from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend
 from videomind.agent.options import AgentOptions
 from videomind.agent.parsing import parse_plan
+from videomind.data.constants import AnswerCrop
 from videomind.errors import UserInputError
 from videomind.records import AgentResult, AgentStep, Moment, Role
 from videomind.video import FrameBudget
@@ -249,9 +250,10 @@ def default_options_for(model) -> AgentOptions:
     stored = (getattr(model.config, "extra", None) or {}).get("agent_options")
     if not stored:
         return AgentOptions()
-    budgets = {k: FrameBudget(**v) for k, v in stored.items() if k.endswith("_budget")}
-    rest = {k: v for k, v in stored.items() if not k.endswith("_budget")}
-    return AgentOptions().updated(**budgets, **rest)
+    values = {k: FrameBudget(**v) if k.endswith("_budget") else v for k, v in stored.items()}
+    if isinstance(values.get("answer_crop"), dict):
+        values["answer_crop"] = AnswerCrop(**values["answer_crop"])
+    return AgentOptions().updated(**values)
 
 
 def _check_question(question) -> str:
