@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PretrainedConfig, PreTrainedTokenizerBase
 
 from videomind.errors import CheckpointError
 from videomind.prompts import SPECIAL_TOKENS
@@ -108,7 +108,9 @@ class VideoMindProcessor:
     @classmethod
     def from_pretrained(cls, path: str | Path) -> VideoMindProcessor:
         path = Path(path)
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        # Pass a config so AutoTokenizer does not parse config.json: a VideoMind config (model_type agent_qwen2_vl)
+        # is unknown to transformers and makes it log misleading warnings about the model type and rope keys.
+        tokenizer = AutoTokenizer.from_pretrained(str(path), config=PretrainedConfig())
         template_file = path / "chat_template.json"
         template = json.loads(template_file.read_text())["chat_template"] if template_file.is_file() else None
         return cls(tokenizer, VisionSettings.from_file(path / "preprocessor_config.json"), template)
