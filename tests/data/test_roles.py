@@ -9,10 +9,13 @@ from videomind import prompts
 from videomind.data.roles import (
     ANSWER_CROP_JITTER,
     CAPTION_PROMPT,
+    DESCRIBE_BUDGET,
+    DESCRIBE_PROMPT,
     ExampleSettings,
     answering_example,
     build_examples,
     captioning_example,
+    describing_examples,
     grounding_example,
     jittered_window,
     planning_example,
@@ -143,6 +146,24 @@ def test_captioning_merges_repeated_steps():
     ex = captioning_example(sample(extra={"captions": caps}))
     assert ex.prompt == CAPTION_PROMPT
     assert ex.response == "0-1 s: nothing\n1-3 s: blue square\n3-4.5 s: red star moving left"
+
+
+def test_describing_gives_one_short_clip_per_caption_run():
+    caps = [
+        {"start": 0.0, "end": 1.0, "text": "nothing"},
+        {"start": 1.0, "end": 2.0, "text": "blue square"},
+        {"start": 2.0, "end": 5.0, "text": "blue square"},
+        {"start": 5.0, "end": 6.5, "text": "red star moving left"},
+    ]
+    examples = describing_examples(sample(extra={"captions": caps}))
+    assert [e.response for e in examples] == ["nothing", "blue square", "red star moving left"]
+    assert [e.window for e in examples] == [(0.0, 1.0), (1.0, 3.0), (5.0, 6.5)]  # at most 2 s of each run
+    assert len({e.id for e in examples}) == 3
+    assert all(e.prompt == DESCRIBE_PROMPT and e.task == "describing" for e in examples)
+    built = build_examples([sample(extra={"captions": caps}), sample(id="s2", extra={"captions": caps[:1]})],
+                           "describing")  # fmt: skip
+    assert len(built) == 4 and built[-1].id.startswith("s2")
+    assert DESCRIBE_BUDGET.max_frames == 4
 
 
 def test_timing_answers_in_text():

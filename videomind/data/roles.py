@@ -11,7 +11,9 @@ verifier's segment bounds). One builder per task (REFERENCE.md s.8.5, s.9.5):
 - ``planning``: PLANNER_PROMPT(question) -> the route's JSON plan;
 - ``answering``: the question (with its options in the agent's ``mcq`` layout, or raw as the official wrapper)
   -> the answer, on the whole video or on a jittered crop around the evidence;
-- ``captioning`` / ``timing``: plain video-language tasks for pretraining a base model (not official).
+- ``captioning`` / ``timing`` / ``describing``: plain video-language tasks for pretraining a base model (not
+  official); ``describing`` gives one short example per caption step (what is visible in a 1-2 s clip), the dense
+  per-step supervision a from-scratch vision tower needs before it is asked about whole videos.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from videomind.video.budget import (
     FrameBudget,
 )
 
-TASKS = ("grounding", "verifying", "planning", "answering", "captioning", "timing")
+TASKS = ("grounding", "verifying", "planning", "answering", "captioning", "timing", "describing")
 ROLE_TASKS = {
     "grounder": "grounding",
     "verifier": "verifying",
@@ -52,6 +54,9 @@ ANSWER_STYLES = ("mcq", "official")
 CAPTION_PROMPT = "Describe what is visible in the video, second by second."
 TIMING_PROMPT = "When does this happen in the video: '{}'? Answer with the start and end time in seconds."
 TIMING_RESPONSE = "From {:g} to {:g} seconds."
+DESCRIBE_PROMPT = "What is visible in this clip?"
+DESCRIBE_MAX_WINDOW = 2.0  # seconds: a describing clip covers the start of one caption run
+DESCRIBE_BUDGET = FrameBudget(fps=2.0, max_frames=4, min_pixels=4 * 28 * 28, max_pixels=16 * 28 * 28)
 
 DEFAULT_BUDGETS: dict[str, FrameBudget] = {
     "grounding": GROUNDER_BUDGET,
@@ -60,6 +65,7 @@ DEFAULT_BUDGETS: dict[str, FrameBudget] = {
     "answering": ANSWERER_BUDGET,
     "captioning": GROUNDER_BUDGET,
     "timing": GROUNDER_BUDGET,
+    "describing": DESCRIBE_BUDGET,
 }
 
 
@@ -98,7 +104,9 @@ class ExampleSettings:
     budgets: Mapping[str, FrameBudget] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     answer_style: str = "mcq"
     answer_crop: bool = False
-    answer_crop_min_len: float = ANSWER_CROP_MIN_LEN  # seconds; match the inference crop of the target benchmark
+    answer_crop_min_len: float = (
+        ANSWER_CROP_MIN_LEN  # seconds; match the inference crop of the target benchmark
+    )
     answer_crop_jitter: float = ANSWER_CROP_JITTER
 
     def budget(self, task: str) -> FrameBudget:
@@ -200,9 +208,8 @@ def _cover(spans: Sequence[Sequence[float]]) -> tuple[float, float]:
     return (min(s for s, _ in spans), max(e for _, e in spans))
 
 
-def captioning_example(sample: Sample, settings: ExampleSettings = ExampleSettings()) -> RoleExample:
-    """Dense captions (``extra["captions"]``: start, end, text) -> lines "0-2 s: red circle, blue square";
-    consecutive steps with the same text are merged."""
+def caption_runs(sample: Sample) -> list[list[Any]]:
+    """``extra["captions"]`` (start, end, text per step) with consecutive steps of the same text merged."""
     captions = sample.extra.get("captions")
     if not captions:
         raise DataError(f"sample {sample.id} has no extra['captions']: it is not a caption sample")
@@ -212,6 +219,13 @@ def captioning_example(sample: Sample, settings: ExampleSettings = ExampleSettin
             lines[-1][1] = cap["end"]
         else:
             lines.append([cap["start"], cap["end"], cap["text"]])
+    return lines
+
+
+def captioning_example(sample: Sample, settings: ExampleSettings = ExampleSettings()) -> RoleExample:
+    """Dense captions (``extra["captions"]``: start, end, text) -> lines "0-2 s: red circle, blue square";
+    consecutive steps with the same text are merged."""
+    lines = caption_runs(sample)
     response = "\n".join(f"{s:g}-{e:g} s: {text}" for s, e, text in lines)
     return _base(sample, "captioning", settings, CAPTION_PROMPT, response)
 
@@ -224,6 +238,16 @@ def timing_example(sample: Sample, settings: ExampleSettings = ExampleSettings()
     return _base(sample, "timing", settings, TIMING_PROMPT.format(query), TIMING_RESPONSE.format(start, end))
 
 
+def describing_examples(sample: Sample, settings: ExampleSettings = ExampleSettings()) -> list[RoleExample]:
+    """One example per caption run: the first (at most 2) seconds of the run -> its text ("red circle, ...")."""
+    out = []
+    for i, (start, end, text) in enumerate(caption_runs(sample)):
+        window = (float(start), float(min(end, start + DESCRIBE_MAX_WINDOW)))
+        example = _base(sample, "describing", settings, DESCRIBE_PROMPT, text, window=window)
+        out.append(replace(example, id=f"{example.id}#{i}"))
+    return out
+
+
 BUILDERS = {
     "grounding": grounding_example,
     "verifying": verifying_example,
@@ -231,6 +255,7 @@ BUILDERS = {
     "answering": answering_example,
     "captioning": captioning_example,
     "timing": timing_example,
+    "describing": describing_examples,
 }
 
 
@@ -241,7 +266,11 @@ def build_examples(
     if task not in BUILDERS:
         raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     builder = BUILDERS[task]
-    return [builder(s, settings) for s in samples]
+    out: list[RoleExample] = []
+    for sample in samples:
+        built = builder(sample, settings)
+        out.extend(built if isinstance(built, list) else [built])
+    return out
 
 
 def jittered_window(example: RoleExample, duration: float, rng: random.Random) -> tuple[float, float] | None:
