@@ -3,13 +3,15 @@
 Stages (each can be run alone with ``--stages``; finished stages are skipped when their output exists):
 
 1. ``data``: ``videomind synth make`` — 2000 training and 200 test videos of the "medium" world;
-2. ``base``: a tiny Qwen2-VL from scratch (configs/train/tiny_base.yaml): dense captions, timing and
-   multiple-choice answering on evidence crops; this is also the answerer;
-3. ``grounder`` / ``verifier`` / ``planner``: the LoRA roles on top of it (configs/train/tiny_<role>.yaml);
-4. ``combine``: one multi-role checkpoint in the released layout;
-5. ``embed``: copied into ``videomind/assets/tiny`` in float16 with its frame budgets and model card.
+2. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips
+   (configs/train/tiny_vision.yaml, ``videomind.train.vision_warmup``);
+3. ``base``: the whole model trained on language tasks (configs/train/tiny_base.yaml): short clip descriptions,
+   dense captions, timing and multiple-choice answering on evidence crops; this is also the answerer;
+4. ``grounder`` / ``verifier`` / ``planner``: the LoRA roles on top of it (configs/train/tiny_<role>.yaml);
+5. ``combine``: one multi-role checkpoint in the released layout;
+6. ``embed``: copied into ``videomind/assets/tiny`` in float16 with its frame budgets and model card.
 
-Every training stage runs ``videomind train <preset>`` in the work folder, exactly the documented command.
+Every language stage runs ``videomind train <preset>`` in the work folder, exactly the documented command.
 The measurement (``videomind eval ablate``) is a separate step (see the Makefile's ``tiny-model`` target).
 """
 
@@ -29,7 +31,7 @@ from safetensors.torch import load_file, save_file
 
 log = logging.getLogger(__name__)
 
-STAGES = ("data", "base", "grounder", "verifier", "planner", "combine", "embed")
+STAGES = ("data", "vision", "base", "grounder", "verifier", "planner", "combine", "embed")
 ROLES = ("grounder", "verifier", "planner")
 REPO = Path(__file__).resolve().parents[2]
 ASSET = REPO / "videomind" / "assets" / "tiny"
@@ -64,6 +66,21 @@ def stage_train(work: Path, name: str) -> None:
         log.info("%s: finished run in %s", name, out)
         return
     _videomind("train", str(REPO / "configs" / "train" / f"tiny_{name}.yaml"), cwd=work)
+
+
+def stage_vision(work: Path) -> None:
+    out = work / "runs" / "tiny-vision"
+    if (out / "vision_warmup.json").is_file():
+        log.info("vision: finished run in %s", out)
+        return
+    command = [
+        sys.executable,
+        "-m",
+        "videomind.train.vision_warmup",
+        str(REPO / "configs" / "train" / "tiny_vision.yaml"),
+    ]
+    log.info("$ %s", " ".join(command[1:]))
+    subprocess.run(command, cwd=work, check=True)
 
 
 def _finished(run: Path) -> bool:
@@ -119,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         if stage == "data":
             stage_data(args.work, args.videos, args.eval_videos)
+        elif stage == "vision":
+            stage_vision(args.work)
         elif stage in ("base", *ROLES):
             stage_train(args.work, stage)
         elif stage == "combine":

@@ -8,12 +8,13 @@ classification from the mean and max of the clip's merged visual tokens. It take
 stages that follow start from features that already separate the shapes. Not part of the official recipe (the
 real Qwen2-VL arrives pretrained).
 
-``python -m videomind.train.vision_warmup --config configs/train/tiny_base_vision.yaml --data data/synthetic``
+``python -m videomind.train.vision_warmup configs/train/tiny_vision.yaml --data data/synthetic``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import random
 import time
@@ -69,14 +70,14 @@ class Probe(nn.Module):
 
 
 def train_vision(
-    model, clips, labels, steps: int, batch: int, lr: float, seed: int = 0
+    model, clips, labels, steps: int, batch: int, lr: float, seed: int = 0, weight_decay: float = 0.01
 ) -> tuple[list[float], Probe]:
     """Train ``model.visual`` (patch embedding, blocks, merger) with a linear probe; returns the loss curve."""
     visual = model.visual
     visual.train()
     probe = Probe(model.qwen_config.text_config.hidden_size)
     params = list(visual.parameters()) + list(probe.parameters())
-    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=steps, pct_start=0.05)
     rng = random.Random(seed)
     curve = []
@@ -128,29 +129,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("config", type=Path, help="the preset (configs/train/tiny_vision.yaml)")
     parser.add_argument(
-        "--config", type=Path, required=True, help="a base preset: its model section is built"
+        "--data", type=Path, default=Path("data/synthetic"), help="a `videomind synth make` folder"
     )
-    parser.add_argument("--data", type=Path, default=Path("data/synthetic"))
-    parser.add_argument("--out", type=Path, required=True, help="the base folder written (plain Qwen2-VL)")
-    parser.add_argument("--videos", type=int, default=1000, help="training videos to cut clips from")
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the base folder written (default: train.output_dir)"
+    )
+    parser.add_argument(
+        "--videos", type=int, default=500, help="training videos to cut one-second clips from"
+    )
+    parser.add_argument("--steps", type=int, default=None, help="default: train.max_steps")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    torch.manual_seed(0)
-    prepared = prepare_model(load_config(args.config).model)
+    config = load_config(args.config)
+    out = args.out or Path(config.train.output_dir)
+    steps = args.steps or config.train.max_steps
+    torch.manual_seed(config.train.seed)
+    prepared = prepare_model(config.model)
     model, processor = prepared.model, prepared.processor
     started = time.perf_counter()
     clips, labels = load_clips(args.data, "train", args.videos, processor)
     test_clips, test_labels = load_clips(args.data, "test", 100, processor)
     log.info("%d training clips, %d held-out clips (%.0f s to decode)", len(clips), len(test_clips),
              time.perf_counter() - started)  # fmt: skip
-    _, probe = train_vision(model, clips, labels, args.steps, args.batch, args.lr)
-    log.info("held-out: %s", probe_accuracy(model, probe, test_clips, test_labels))
-    save_base_run(model, processor, args.out)
-    log.info("wrote %s (%.0f s)", args.out, time.perf_counter() - started)
+    curve, probe = train_vision(
+        model, clips, labels, steps, config.train.batch_size, config.train.learning_rate, config.train.seed
+    )
+    held_out = probe_accuracy(model, probe, test_clips, test_labels)
+    log.info("held-out: %s", held_out)
+    save_base_run(model, processor, out)
+    report = {
+        "held_out": held_out,
+        "loss_every_100_steps": curve[::100],
+        "seconds": time.perf_counter() - started,
+    }
+    (out / "vision_warmup.json").write_text(json.dumps(report, indent=2) + "\n")
+    log.info("wrote %s (%.0f s)", out, report["seconds"])
     return 0
 
 
