@@ -75,3 +75,37 @@ def test_cli_trains(synth_root, tmp_path, capsys):
     assert main(["train", str(preset), *tiny_overrides("planner", out, synth_root, steps=1)]) == 0
     assert "trained planner for 1 steps" in capsys.readouterr().out
     assert (out / "planner" / "adapter_model.safetensors").is_file() and (out / "train_config.yaml").is_file()
+
+
+def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
+    from videomind.train import tiny_recipe
+
+    work = tmp_path / "work"
+    (work / "runs").mkdir(parents=True)
+    for role in ("grounder", "verifier", "planner"):
+        (work / "runs" / f"tiny-{role}").symlink_to(runs[role].output_dir)
+    (work / "timings.json").write_text(json.dumps({"base": 1800.0, "grounder": 1200.0}))
+    (work / "ablation").mkdir()
+    report = {"settings": {"answerer": {"Acc": 41.5}, "full": {"R1@0.5": 33.3, "mIoU": 30.0, "Acc": 55.0}},
+              "planner": {"valid_json": 100.0, "routing_accuracy": 87.5}}  # fmt: skip
+    (work / "ablation" / "ablation.json").write_text(json.dumps(report))
+    tiny_recipe.stage_combine(work)
+    asset = tiny_recipe.stage_embed(work, target=tmp_path / "asset")
+
+    config = json.loads((asset / "config.json").read_text())
+    assert config["base_model_path"] == "base"
+    assert config["videomind"]["agent_options"] == tiny_recipe.EMBEDDED_AGENT_OPTIONS
+    for file in asset.rglob("*.safetensors"):
+        from safetensors.torch import load_file
+
+        assert {t.dtype for t in load_file(str(file)).values() if t.is_floating_point()} == {torch.float16}
+    model, _ = load_model(asset, device="cpu", dtype=torch.float32)
+    assert roles_of(model) == ["planner", "grounder", "verifier"]
+
+    card = (asset / "README.md").read_text()
+    assert "What it is not" in card and "5 shapes in 6 colours" in card
+    assert "base 30 min, grounder 20 min" in card
+    assert "| full agent (+ planner) | - | 33.3 | - | 30.0 | 55.0 |" in card
+    assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card
+    params = sum(p.numel() for p in model.parameters())
+    assert f"{params / 1e6:.2f} M parameters in all, every role loaded." in card

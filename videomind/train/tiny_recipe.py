@@ -105,9 +105,12 @@ def stage_embed(work: Path, target: Path = ASSET) -> Path:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("trainer_state.json", "README.md", "runs"))
     config = json.loads((target / "config.json").read_text())
     base = (source / config["base_model_path"]).resolve()
-    shutil.copytree(
-        base, target / "base", ignore=shutil.ignore_patterns("*.json.tmp", "runs", "train_config.yaml")
-    )
+    if not (
+        target / "base" / "config.json"
+    ).is_file():  # a base outside the run (the recipe's runs/tiny-base)
+        shutil.copytree(
+            base, target / "base", ignore=shutil.ignore_patterns("*.json.tmp", "runs", "train_config.yaml")
+        )
     config["base_model_path"] = "base"
     config.setdefault("videomind", {})["agent_options"] = EMBEDDED_AGENT_OPTIONS
     (target / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
@@ -115,7 +118,112 @@ def stage_embed(work: Path, target: Path = ASSET) -> Path:
         state = load_file(str(file))
         half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in state.items()}
         save_file(half, str(file), metadata={"format": "pt"})
+    (target / "README.md").write_text(model_card(target, work))
     return target
+
+
+def _parameter_count(folder: Path, pattern: str) -> int:
+    total = 0
+    for file in folder.glob(pattern):
+        total += sum(t.numel() for t in load_file(str(file)).values())
+    return total
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text()) if path.is_file() else {}
+
+
+def model_card(asset: Path, work: Path) -> str:
+    """The embedded model's card: what it is, how it was trained (from the runs' own records) and what it is not.
+
+    Figures come from files the recipe wrote: the base's config, each run's ``train_config.yaml``, the recipe's
+    ``timings.json`` and, when it has been measured, the ablation report ``ablation/ablation.json``.
+    """
+    from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES, WorldConfig
+
+    world = WorldConfig()  # the "medium" preset the recipe generates
+    base = json.loads((asset / "base" / "config.json").read_text())
+    text = base.get("text_config", base)
+    vision = base.get("vision_config", {})
+    size_mb = sum(f.stat().st_size for f in asset.rglob("*") if f.is_file()) / 2**20
+    base_params = _parameter_count(asset / "base", "*.safetensors")
+    role_params = {
+        role: _parameter_count(asset / role, "*.safetensors") for role in ROLES if (asset / role).is_dir()
+    }
+    head_params = _parameter_count(asset, "*.safetensors")
+    total = base_params + head_params + sum(role_params.values())
+    lines = [
+        "# The embedded tiny VideoMind",
+        "",
+        "**What it is.** A complete VideoMind checkpoint in the released layout (planner, grounder with its",
+        "timestamp decoder, verifier, and the base model as the answerer), trained from scratch by this project's",
+        "own pipeline (`make tiny-model`) on procedurally generated videos of coloured shapes (`videomind synth",
+        f"make`, the `medium` world: {world.size[1]}x{world.size[0]} frames at {world.fps:g} fps, "
+        f"{world.duration[0]:g}-{world.duration[1]:g} s, several overlapping events with distractors).",
+        "It is the default of `VideoMindAgent.from_pretrained()`, `videomind ask` and `videomind demo`, so that",
+        "they give real answers on a machine with nothing downloaded.",
+        "",
+        "**What it is not.** It is not VideoMind-2B/7B and not a general video model: it knows only the synthetic",
+        f"world ({len(SHAPES)} shapes in {len(COLOUR_NAMES)} colours appearing, moving and changing over textured",
+        f"backgrounds), a vocabulary of {text.get('vocab_size')} tokens, and the synthetic questions' phrasing. On real videos its answers are",
+        'meaningless. For real use load a released checkpoint: `VideoMindAgent.from_pretrained("VideoMind-2B")`.',
+        "",
+        "## Architecture",
+        "",
+        f"- Base (Qwen2-VL architecture, random init): text hidden {text.get('hidden_size')}, "
+        f"{text.get('num_hidden_layers')} layers, {text.get('num_attention_heads')} heads, vocabulary "
+        f"{text.get('vocab_size')}; vision depth {vision.get('depth')}, width {vision.get('embed_dim')}; "
+        f"{base_params / 1e6:.2f} M parameters.",
+        *(
+            f"- {role} adapter: {count / 1e6:.2f} M parameters (LoRA, plus the embedding and output matrices "
+            "it trains when the role adds special tokens)"
+            for role, count in role_params.items()
+        ),
+        f"- The grounder's timestamp decoder: {head_params / 1e6:.2f} M parameters.",
+        f"- {total / 1e6:.2f} M parameters in all, every role loaded.",
+        f"- Weights in float16; {size_mb:.1f} MB on disk. Agent defaults (frame budgets, rounding) are in",
+        "  `config.json` under `videomind.agent_options`.",
+        "",
+        "## Training (2 CPU cores, no GPU)",
+        "",
+        "| stage | preset | steps | batch | learning rate |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("vision", "base", *ROLES):
+        config = _read_yaml(work / "runs" / f"tiny-{name}" / "train_config.yaml")
+        if not config:
+            config = _read_yaml(REPO / "configs" / "train" / f"tiny_{name}.yaml")
+        train = config.get("train", {})
+        lines.append(f"| {name} | `configs/train/tiny_{name}.yaml` | {train.get('max_steps', '-')} | "
+                     f"{train.get('batch_size', '-')} | {train.get('learning_rate', '-')} |")  # fmt: skip
+    timings_file = work / "timings.json"
+    if timings_file.is_file():
+        timings = json.loads(timings_file.read_text())
+        spent = ", ".join(f"{stage} {seconds / 60:.0f} min" for stage, seconds in timings.items())
+        lines += ["", f"CPU wall time of the last recipe run: {spent}."]
+    ablation_file = work / "ablation" / "ablation.json"
+    if ablation_file.is_file():
+        from videomind.eval.ablation import markdown_table
+
+        report = json.loads(ablation_file.read_text())
+        planner = report.get("planner", {})
+        lines += [
+            "",
+            "## Results on the held-out synthetic test split (`videomind eval ablate`)",
+            "",
+            markdown_table(report),
+            "",
+            f"Planner: valid JSON {planner.get('valid_json', float('nan')):.1f} %, routing accuracy "
+            f"{planner.get('routing_accuracy', float('nan')):.1f} %.",
+        ]
+    lines += [
+        "",
+        "The recipe, what mattered, and the learning curves: docs/TINY_MODEL.md in the repository.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
