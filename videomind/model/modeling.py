@@ -109,8 +109,12 @@ def official_rope_index(
         tokens = input_ids[b][keep].tolist()
         chunks: list[torch.Tensor] = []
         start = 0
-        for _ in range(_count_videos(tokens, ids) if video_grid_thw is not None else 0):
+        for recognised in _videos_of_row(tokens, ids) if video_grid_thw is not None else ():
+            # Every video of the row has its grid row, recognised or not; transformers 4.45.2 consumed grids only
+            # for recognised videos, which misaligns later rows of a batch (it only ever ran with batch size 1).
             t, h, w = next(grids)
+            if not recognised:
+                continue
             h, w = h // spatial_merge_size, w // spatial_merge_size
             first_pad = tokens.index(ids.video_pad, start)
             offset = int(chunks[-1].max()) + 1 if chunks else 0
@@ -130,10 +134,13 @@ def official_rope_index(
     return position_ids, torch.tensor(deltas, device=input_ids.device).view(-1, 1)
 
 
-def _count_videos(tokens: list[int], ids: TokenIds) -> int:
-    return sum(
-        1 for i, tok in enumerate(tokens[:-1]) if tok == ids.vision_start and tokens[i + 1] == ids.video_pad
-    )
+def _videos_of_row(tokens: list[int], ids: TokenIds) -> list[bool]:
+    """One flag per ``<|vision_start|>`` of a row: whether its video is recognised (``<|video_pad|>`` follows)."""
+    return [
+        i + 1 < len(tokens) and tokens[i + 1] == ids.video_pad
+        for i, tok in enumerate(tokens)
+        if tok == ids.vision_start
+    ]
 
 
 @contextlib.contextmanager
