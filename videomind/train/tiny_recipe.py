@@ -99,17 +99,25 @@ def stage_combine(work: Path) -> Path:
 
 def stage_embed(work: Path, target: Path = ASSET) -> Path:
     """Copy the combined checkpoint (and its base) into the package, weights in float16, with a model card."""
+    from videomind.model.hub import resolve_base_model
+
     source = work / "runs" / "tiny-videomind"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("trainer_state.json", "README.md", "runs"))
+    shutil.copytree(
+        source,
+        target,
+        ignore=shutil.ignore_patterns("trainer_state.json", "README.md", "runs", "checkpoint-*"),
+    )
     config = json.loads((target / "config.json").read_text())
-    base = (source / config["base_model_path"]).resolve()
+    base = resolve_base_model(source, config["base_model_path"])
     if not (
         target / "base" / "config.json"
     ).is_file():  # a base outside the run (the recipe's runs/tiny-base)
         shutil.copytree(
-            base, target / "base", ignore=shutil.ignore_patterns("*.json.tmp", "runs", "train_config.yaml")
+            base,
+            target / "base",
+            ignore=shutil.ignore_patterns("*.json.tmp", "runs", "checkpoint-*", "trainer_state.json"),
         )
     config["base_model_path"] = "base"
     config.setdefault("videomind", {})["agent_options"] = EMBEDDED_AGENT_OPTIONS
