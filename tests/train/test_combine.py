@@ -109,3 +109,22 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card
     params = sum(p.numel() for p in model.parameters())
     assert f"{params / 1e6:.2f} M parameters in all, every role loaded." in card
+
+
+def test_verifier_data_holds_the_grounders_candidates_and_resumes(runs, synth_root, tmp_path):
+    from videomind.data.roles import verifying_samples_from_predictions
+    from videomind.train import tiny_recipe
+
+    work = tmp_path / "work"
+    (work / "runs").mkdir(parents=True)
+    (work / "data").mkdir()
+    (work / "data" / "synthetic").symlink_to(synth_root)
+    (work / "runs" / "tiny-grounder").symlink_to(runs["grounder"].output_dir)
+    out = tiny_recipe.stage_verifier_data(work, queries=3)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 3 and len({line["id"] for line in lines}) == 3
+    assert all(1 <= len(line["pred"]) <= 5 and line["span"] for line in lines)
+    assert tiny_recipe.stage_verifier_data(work, queries=3).read_text().count("\n") == 3  # nothing redone
+    samples = verifying_samples_from_predictions(out)
+    assert len(samples) == sum(len(line["pred"]) for line in lines)
+    assert {s.extra["label"] for s in samples} <= {"Yes", "No"}

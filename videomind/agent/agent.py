@@ -248,8 +248,11 @@ class VideoMindAgent:
 def default_options_for(model) -> AgentOptions:
     """Options stored with a checkpoint (our embedded model keeps its frame budgets there), else the defaults."""
     stored = (getattr(model.config, "extra", None) or {}).get("agent_options")
-    if not stored:
-        return AgentOptions()
+    return options_from_dict(stored) if stored else AgentOptions()
+
+
+def options_from_dict(stored: dict) -> AgentOptions:
+    """``AgentOptions`` from their JSON form (frame budgets and the answer crop as plain dicts)."""
     values = {k: FrameBudget(**v) if k.endswith("_budget") else v for k, v in stored.items()}
     if isinstance(values.get("answer_crop"), dict):
         values["answer_crop"] = AnswerCrop(**values["answer_crop"])
