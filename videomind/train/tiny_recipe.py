@@ -250,7 +250,8 @@ def model_card(asset: Path, work: Path) -> str:
     timings_file = work / "timings.json"
     if timings_file.is_file():
         timings = json.loads(timings_file.read_text())
-        spent = ", ".join(f"{stage} {seconds / 60:.0f} min" for stage, seconds in timings.items())
+        ordered = sorted(timings.items(), key=lambda item: STAGES.index(item[0]) if item[0] in STAGES else 99)
+        spent = ", ".join(f"{stage} {seconds / 60:.0f} min" for stage, seconds in ordered)
         lines += ["", f"CPU wall time of the last recipe run: {spent}."]
     ablation_file = work / "ablation" / "ablation.json"
     if ablation_file.is_file():
