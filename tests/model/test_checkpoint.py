@@ -151,3 +151,41 @@ def test_offline_hub_id_gives_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CheckpointError, match="offline"):
         load_model("yeliudev/VideoMind-2B", device="cpu")
+
+
+def test_many_target_modules_round_trip(tmp_path):
+    """>= 20 LoRA targets (the released 2B lists 112): PEFT shrinks such lists to suffixes while attaching; the
+    saved adapter_config must still list every module by its full name, and loading must count them all."""
+    from videomind.model.tiny import TinyShape
+
+    shape = TinyShape(num_layers=5)  # 5 layers x q/k/v/o = 20 targets
+    model, processor = build_tiny_model(seed=4, shape=shape)
+    bare, _ = build_tiny_model(seed=4, shape=shape, roles=())
+    bare.base.save_pretrained(tmp_path / "base")
+    save_checkpoint(model, processor, tmp_path / "ckpt", base_model_path="../base")
+    adapter = json.loads((tmp_path / "ckpt" / "grounder" / "adapter_config.json").read_text())
+    assert (
+        len(adapter["target_modules"]) == 20
+        and "model.layers.4.self_attn.v_proj" in adapter["target_modules"]
+    )
+    loaded, _ = load_model(tmp_path / "ckpt", device="cpu", dtype=torch.float32)
+    assert all(lora_layer_count(loaded, role) == 20 for role in roles_of(loaded))
+    original, restored = _state(model), _state(loaded)
+    for key, value in original.items():
+        assert torch.equal(value, restored[key]), key
+
+
+def test_read_tensors_into_converts_and_checks(tmp_path):
+    from videomind.model.checkpoint import read_tensors_into
+
+    file = tmp_path / "t.safetensors"
+    half = torch.randn(300, 7).to(torch.float16)
+    save_file({"a": half, "b": torch.arange(6, dtype=torch.float32).view(2, 3)}, str(file))
+    a, b = torch.empty(300, 7), torch.empty(2, 3)
+    read_tensors_into(file, {"a": a, "b": b})
+    assert torch.equal(a, half.float()) and torch.equal(b, torch.arange(6.0).view(2, 3))
+    with pytest.raises(CheckpointError, match="shape"):
+        read_tensors_into(file, {"b": torch.empty(3, 2)})
+    file.write_bytes(file.read_bytes()[:-8])
+    with pytest.raises(CheckpointError, match="truncated"):
+        read_tensors_into(file, {"a": a, "b": b})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from tests.video.test_reader import codes
 from videomind.video import (
@@ -99,3 +100,36 @@ def test_small_cache_bounds_memory_and_stays_correct(videos):
         )  # too small to keep everything: some frames decode again
     for clip in clips:
         assert codes(clip.frames) == list(clip.indices)
+
+
+WINDOWS = [
+    (0.0, 9.0),
+    (2.0, 11.0),
+    (4.0, 13.0),
+    (7.0, 16.0),
+]  # overlapping, like the verifier's zoomed candidates
+
+
+def test_prefetch_decodes_overlapping_windows_in_one_pass(videos):
+    with open_video(videos["h264_gop8"]) as reader:
+        plain = [reader.sample(VERIFIER_BUDGET, s, e) for s, e in WINDOWS]
+    with open_video(videos["h264_gop8"]) as reader:
+        fetched = reader.prefetch(VERIFIER_BUDGET, WINDOWS)
+        after_prefetch = reader.decoded_frames
+        clips = [reader.sample(VERIFIER_BUDGET, s, e) for s, e in WINDOWS]
+        assert reader.decoded_frames == after_prefetch  # every sampled frame was already there
+        assert max(reader.decode_counts.values()) == 1  # one pass: nothing decoded twice
+        assert reader.prefetch(VERIFIER_BUDGET, WINDOWS) == 0  # all cached now
+    assert fetched == len({i for clip in clips for i in clip.indices} - {0})  # frame 0 was read on opening
+    for a, b in zip(plain, clips):
+        assert a.indices == b.indices and torch.equal(a.frames, b.frames)
+
+
+def test_prefetch_is_skipped_when_the_frames_would_not_fit(videos):
+    with open_video(videos["h264_gop8"]) as probe:
+        frame_bytes = probe._frame_nbytes()
+    with open_video(videos["h264_gop8"], cache=FrameCache(max_bytes=8 * frame_bytes)) as reader:
+        assert reader.prefetch(VERIFIER_BUDGET, WINDOWS) == 0
+        assert reader.decoded_frames == 1  # only the first frame, read on opening
+        clip = reader.sample(VERIFIER_BUDGET, *WINDOWS[0])
+    assert codes(clip.frames) == list(clip.indices)

@@ -224,9 +224,12 @@ class VideoMindAgent:
 
     def _score(self, q: _Query, candidates: list[tuple[float, float]], text_query: str) -> list[float]:
         opts, duration = q.options, q.result.duration
+        windows = [spans.zoom_window(span, duration, opts.verifier_min_span) for span in candidates]
+        prefetch = getattr(q.shared_reader, "prefetch", None)
+        if prefetch is not None:  # fast: one decoding pass for all candidates' (overlapping) windows
+            prefetch(opts.verifier_budget, [window for window, _ in windows])
         clips, bounds = [], []
-        for span in candidates:
-            (s1, e1), bound = spans.zoom_window(span, duration, opts.verifier_min_span)
+        for (s1, e1), bound in windows:
             clip, _ = self._clip(q, opts.verifier_budget, s1, e1)
             clips.append(clip)
             bounds.append(bound)

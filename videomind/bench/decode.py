@@ -171,20 +171,26 @@ def decord_resized(path: Path, indices: list[int], size: tuple[int, int], thread
     return resize_frames(batch, size)
 
 
-def ensure_video(folder: Path, seconds: float, fps: float, width: int, height: int) -> Path:
-    """The generated benchmark video (made once, then reused from ``folder``)."""
-    path = Path(folder) / f"bench_{int(seconds)}s_{width}x{height}_{fps:g}fps_h264.mp4"
+def ensure_video(
+    folder: Path, seconds: float, fps: float, width: int, height: int, gop: int | None = None
+) -> Path:
+    """The generated benchmark video (made once, then reused from ``folder``); ``gop``: keyframe interval in frames
+    (None: x264's default, 250)."""
+    keyint = f"_g{gop}" if gop else ""
+    path = Path(folder) / f"bench_{int(seconds)}s_{width}x{height}_{fps:g}fps{keyint}_h264.mp4"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name("." + path.name)
     log.info("generating %s (one time)", path)
-    _write_video(partial, seconds, fps, width, height)
+    _write_video(partial, seconds, fps, width, height, gop)
     partial.replace(path)
     return path
 
 
-def _write_video(path: Path, seconds: float, fps: float, width: int, height: int) -> None:
+def _write_video(
+    path: Path, seconds: float, fps: float, width: int, height: int, gop: int | None = None
+) -> None:
     from fractions import Fraction
 
     import av
@@ -193,6 +199,8 @@ def _write_video(path: Path, seconds: float, fps: float, width: int, height: int
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         stream.options = {"preset": "veryfast", "crf": "23"}
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if gop:
+            stream.codec_context.gop_size = gop
         for i, rgb in enumerate(_frames(round(seconds * fps), fps, width, height)):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts = i

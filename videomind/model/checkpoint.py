@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import struct
 from pathlib import Path
 
 import torch
@@ -56,6 +57,12 @@ LEGACY_PREFIXES = (
     ("model.norm.", "model.language_model.norm."),
     ("visual.", "model.visual."),
 )
+READ_CHUNK_BYTES = 16 * 1024 * 1024
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "BOOL": torch.bool,
+}  # fmt: skip
 _LORA_WEIGHT = re.compile(r"\.(lora_[AB]|lora_magnitude_vector)(\.weight)?$")
 # The fields PEFT 0.14 (the official pin) writes and reads; we write exactly these so official code loads our files.
 _OFFICIAL_ADAPTER_FIELDS = (
@@ -222,27 +229,25 @@ def load_adapter(model: VideoMindModel, folder: str | Path, role: str) -> None:
     """Attach the adapter in ``folder`` as ``role`` and load its tensors, refusing any key mismatch."""
     folder = Path(folder)
     config = read_adapter_config(folder)
+    # PEFT rewrites a list of >= 20 target modules into their common suffixes in place while attaching
+    # (peft.tuners.tuners_utils, MIN_TARGET_MODULES_FOR_OPTIMIZATION): count the listed names before that.
+    listed = config.target_modules
+    targets = list(listed) if isinstance(listed, (list, set)) else None
     add_role(model, role, config)
     weights = folder / ADAPTER_WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights} is missing (only safetensors adapters are read)")
     saved = tuple(config.modules_to_save or ())
-    state = {adapter_key_to_param(k, role, saved): v for k, v in load_file(str(weights)).items()}
+    header, _ = safetensors_header(weights)
+    names = {k: adapter_key_to_param(k, role, saved) for k in header}
     params = dict(model.lm.named_parameters())
     expected = {
         n
         for n in params
         if f".lora_A.{role}." in n or f".lora_B.{role}." in n or f".modules_to_save.{role}." in n
     }
-    _require_same_keys(set(state), expected, f"adapter {folder}")
-    with torch.no_grad():
-        for name, tensor in state.items():
-            if params[name].shape != tensor.shape:
-                raise CheckpointError(
-                    f"{folder}: {name} has shape {tuple(tensor.shape)}, model expects {tuple(params[name].shape)}"
-                )
-            params[name].copy_(tensor.to(params[name].dtype))
-    targets = config.target_modules if isinstance(config.target_modules, (list, set)) else None
+    _require_same_keys(set(names.values()), expected, f"adapter {folder}")
+    read_tensors_into(weights, {key: params[name] for key, name in names.items()})
     if targets is not None and lora_layer_count(model, role) != len(targets):
         raise CheckpointError(
             f"{folder}: {len(targets)} target modules listed but {lora_layer_count(model, role)} attached"
@@ -262,6 +267,51 @@ def load_head(model: VideoMindModel, file: str | Path) -> None:
     _require_same_keys(set(state), set(head.state_dict()), f"grounding head {file}")
     dtype = next(head.parameters()).dtype
     head.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=True)
+
+
+def safetensors_header(path: str | Path) -> tuple[dict[str, dict], int]:
+    """The tensor table of a safetensors file (name -> dtype, shape, data_offsets) and where its data starts."""
+    with open(path, "rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+    header.pop("__metadata__", None)
+    return header, 8 + size
+
+
+def read_tensors_into(path: str | Path, targets: dict[str, torch.Tensor]) -> None:
+    """Copy the named tensors of a safetensors file into ``targets`` (same shapes; dtype converted).
+
+    Plain reads, straight into the target when it is a contiguous CPU tensor of the file's dtype, else through a
+    small buffer: unlike ``safetensors.torch.load_file`` (a full-size copy of every tensor) or ``safe_open`` (the
+    whole file mapped, each touched page counted in the resident memory until closed), the peak memory of loading
+    an adapter with its own embed_tokens / lm_head stays at the model's size (docs/PERFORMANCE.md, bench memory).
+    """
+    header, data_start = safetensors_header(path)
+    with open(path, "rb") as fh, torch.no_grad():
+        for key, target in targets.items():
+            entry = header[key]
+            dtype = _SAFETENSORS_DTYPES.get(entry["dtype"])
+            if dtype is None:
+                raise CheckpointError(f"{path}: tensor {key} has unsupported dtype {entry['dtype']}")
+            if tuple(entry["shape"]) != tuple(target.shape):
+                raise CheckpointError(
+                    f"{path}: {key} has shape {tuple(entry['shape'])}, model expects {tuple(target.shape)}"
+                )
+            begin, end = entry["data_offsets"]
+            fh.seek(data_start + begin)
+            if target.device.type == "cpu" and target.dtype == dtype and target.is_contiguous():
+                raw = memoryview(target.detach().view(-1).view(torch.uint8).numpy()).cast("B")
+                if fh.readinto(raw) != end - begin:
+                    raise CheckpointError(f"{path} is truncated (tensor {key})")
+                continue
+            flat, itemsize = target.detach().view(-1), dtype.itemsize
+            step = max(1, READ_CHUNK_BYTES // itemsize)
+            for first in range(0, flat.numel(), step):
+                count = min(step, flat.numel() - first)
+                chunk = fh.read(count * itemsize)
+                if len(chunk) != count * itemsize:
+                    raise CheckpointError(f"{path} is truncated (tensor {key})")
+                flat[first : first + count].copy_(torch.frombuffer(bytearray(chunk), dtype=dtype))
 
 
 def _require_same_keys(found: set[str], expected: set[str], what: str) -> None:
@@ -325,7 +375,9 @@ def save_adapter(
 def official_adapter_config(model: VideoMindModel, role: str, base_model_path: str | None) -> dict:
     config = model.lm.peft_config[role]
     raw = config.to_dict()
-    raw["target_modules"] = sorted(to_official_name(t) for t in config.target_modules)
+    # the attached modules, not config.target_modules: PEFT shrinks long lists to suffixes ("q_proj", ...), and
+    # the released files list every module by its full name
+    raw["target_modules"] = sorted(to_official_name(t) for t in lora_module_names(model, role))
     raw["modules_to_save"] = list(config.modules_to_save) if config.modules_to_save else None
     raw["base_model_name_or_path"] = base_model_path
     raw["inference_mode"] = True
@@ -335,6 +387,12 @@ def official_adapter_config(model: VideoMindModel, role: str, base_model_path: s
         if isinstance(value, set):
             raw[key] = sorted(value)
     return {k: raw.get(k) for k in _OFFICIAL_ADAPTER_FIELDS}
+
+
+def lora_module_names(model: VideoMindModel, role: str) -> list[str]:
+    """Full names (inside ``Qwen2VLForConditionalGeneration``) of the modules carrying ``role``'s LoRA."""
+    names = {n.split(".lora_A.")[0] for n, _ in model.lm.named_parameters() if f".lora_A.{role}." in n}
+    return sorted(n[len(PEFT_PREFIX) :] if n.startswith(PEFT_PREFIX) else n for n in names)
 
 
 def _contiguous(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:

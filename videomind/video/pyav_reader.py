@@ -102,6 +102,7 @@ class PyAVReader(VideoReader):
         self._pos = -1  # index of the last frame the decoder produced
         self._bad_packets = 0
         first = self._first_frame()
+        self._first_nbytes = _frame_bytes(first)
         self.rotation = _quarter_turns(first.rotation, self.path) * QUARTER_TURN
         h, w = first.height, first.width
         self.height, self.width = (w, h) if self.rotation % 180 else (h, w)
@@ -130,6 +131,14 @@ class PyAVReader(VideoReader):
             if frame is None:
                 frame = self._decode_to(idx)
             yield idx, self._to_rgb(frame)
+
+    def _prefetch(self, indices: list[int]) -> None:
+        for idx in indices:  # decoded frames are cached as they are (no RGB conversion until sampled)
+            if self.cache.get((self.key, idx)) is None:
+                self._decode_to(idx)
+
+    def _frame_nbytes(self) -> int:
+        return self._first_nbytes
 
     def _to_rgb(self, frame) -> np.ndarray:
         rgb = frame.to_ndarray(format="rgb24")

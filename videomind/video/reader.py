@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "pyav", "decord")
 VFR_TOLERANCE_FRAMES = 0.5  # a frame off its constant-rate slot by more than this marks the video as VFR
+PREFETCH_CACHE_SHARE = 0.5  # prefetch only what fits in this share of the frame cache
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,25 @@ class VideoReader:
         view = VideoView(s, e, float(budget.fps), len(indices), size[0], size[1], timestamps)
         return Clip(frames, timestamps, tuple(indices), s, e, view)
 
+    def prefetch(
+        self, budget: FrameBudget, windows: Sequence[tuple[float | None, float | None]], strict: bool = False
+    ) -> int:
+        """Decode, in one pass in frame order, every frame ``sample(budget, start, end)`` will read for each
+        ``(start, end)`` window, and keep them in the cache as requested frames; returns how many were fetched.
+
+        Overlapping windows sampled one after the other (the verifier's candidates) would otherwise each decode
+        their stretch of the video from its keyframe again. Skipped (0) when the frames would take more than
+        ``PREFETCH_CACHE_SHARE`` of the cache. ``sample`` returns exactly the same frames either way.
+        """
+        wanted = sorted(
+            {i for start, end in windows for i in self.sample_indices(budget, start, end, strict)}
+        )
+        missing = [i for i in wanted if (self.key, i) not in self.cache]
+        if not missing or len(missing) * self._frame_nbytes() > PREFETCH_CACHE_SHARE * self.cache.max_bytes:
+            return 0
+        self._prefetch(missing)
+        return len(missing)
+
     def get_frames(self, indices: Sequence[int]) -> torch.Tensor:
         """Full-size frames ``(N, 3, height, width)`` uint8 at the given indices (mind the memory on long lists)."""
         return self._gather(list(indices), (self.height, self.width))
@@ -146,6 +166,15 @@ class VideoReader:
     def _iter_rgb(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, HxWx3 uint8 RGB in display orientation)`` once for each index (sorted, unique)."""
         raise NotImplementedError
+
+    def _prefetch(self, indices: list[int]) -> None:
+        """Bring these frames (sorted, unique, not cached) into the cache; backends may skip the RGB conversion."""
+        for _ in self._iter_rgb(indices):
+            pass
+
+    def _frame_nbytes(self) -> int:
+        """Bytes one cached frame takes (RGB by default)."""
+        return self.height * self.width * 3
 
     def _count_decoded(self, index: int) -> None:
         self.decoded_frames += 1
