@@ -152,9 +152,8 @@ def stage_embed(work: Path, target: Path = ASSET) -> Path:
     )
     config = json.loads((target / "config.json").read_text())
     base = resolve_base_model(source, config["base_model_path"])
-    if not (
-        target / "base" / "config.json"
-    ).is_file():  # a base outside the run (the recipe's runs/tiny-base)
+    base_inside_run = (target / "base" / "config.json").is_file()  # tiny test runs keep theirs inside
+    if not base_inside_run:  # the recipe's runs/tiny-base
         shutil.copytree(
             base,
             target / "base",
