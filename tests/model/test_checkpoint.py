@@ -176,7 +176,7 @@ def test_many_target_modules_round_trip(tmp_path):
 
 
 def test_read_tensors_into_converts_and_checks(tmp_path):
-    from videomind.model.checkpoint import read_tensors_into
+    from videomind.model.safetensors_io import read_tensors_into
 
     file = tmp_path / "t.safetensors"
     half = torch.randn(300, 7).to(torch.float16)
