@@ -8,8 +8,9 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,8 +300,25 @@ def _perturb_copies(model, role: str, generator) -> None:
                 param.add_(noise.mul_(ADAPTER_NOISE))
 
 
+# ---------------------------------------------------------------------------------------------- child processes
+CHILD_FLAG = "--child"  # argv[1] of a bench module run as a measuring child process
+
+
+def run_child(module: str, args: Sequence[str], what: str) -> str:
+    """Run ``python -m module *args`` in a fresh interpreter and return its stdout; ``what`` names it on failure."""
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def child_report(module: str, args: Sequence[str], what: str) -> dict[str, Any]:
+    """One measurement in a fresh interpreter (``module --child *args``): its last stdout line is the JSON report."""
+    return json.loads(run_child(module, [CHILD_FLAG, *args], what).strip().splitlines()[-1])
+
+
 # ---------------------------------------------------------------------------------------------- memory
-def _status_megabytes(field: str) -> float | None:
+def status_megabytes(field: str) -> float | None:
     """A ``kB`` field of ``/proc/self/status`` (Linux) in MB (10^6 bytes), or None."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -322,12 +340,12 @@ def reset_peak_rss() -> bool:
 
 def peak_rss_since_reset() -> float | None:
     """The peak resident memory (MB) since the last ``reset_peak_rss`` (``VmHWM``)."""
-    return _status_megabytes("VmHWM")
+    return status_megabytes("VmHWM")
 
 
 def rss_megabytes() -> dict[str, float | None]:
     """This process's resident memory now (``VmRSS``) and at its peak (``ru_maxrss``), in MB (10^6 bytes)."""
-    current = _status_megabytes("VmRSS")
+    current = status_megabytes("VmRSS")
     try:
         import resource
 

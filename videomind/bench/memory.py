@@ -26,7 +26,6 @@ import argparse
 import gc
 import json
 import logging
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 CASES = ("empty", "base", "all_roles", "four_copies")
 FOUR_ROLES = ("planner", "grounder", "verifier", None)  # None: the answerer, the base model alone
 MEMORY_FRACTION = 0.8  # of the memory available at start, the default ceiling for one configuration
-CHILD_FLAG = "--child"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,12 +111,10 @@ def memory_ratios(results: dict[str, dict[str, Any]]) -> dict[str, float | None]
 
 
 def measure(case: str, folder: Path, dtype: str) -> dict[str, Any]:
-    """Run one configuration in a fresh interpreter; its last stdout line is the JSON measurement."""
-    cmd = [sys.executable, "-m", "videomind.bench.memory", CHILD_FLAG, case, str(folder), dtype]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"memory case {case} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """Run one configuration in a fresh interpreter."""
+    from videomind.bench.common import child_report
+
+    return child_report("videomind.bench.memory", [case, str(folder), dtype], f"memory case {case}")
 
 
 # ---------------------------------------------------------------------------------------------- checkpoint
@@ -131,10 +127,13 @@ def ensure_checkpoint(cache_dir: Path, shape: str, seed: int = 0) -> Path:
     if (folder / "parameters.json").is_file():
         return folder
     log.info("memory: writing a random %s checkpoint to %s (one time)", shape, folder)
-    cmd = [sys.executable, "-m", "videomind.bench.memory", "--write", shape, str(folder), str(seed)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"writing the {shape} checkpoint failed:\n{done.stderr[-2000:]}")
+    from videomind.bench.common import run_child
+
+    run_child(
+        "videomind.bench.memory",
+        ["--write", shape, str(folder), str(seed)],
+        f"writing the {shape} checkpoint",
+    )
     return folder
 
 
@@ -227,15 +226,10 @@ def child_measure(case: str, folder: Path, dtype: str) -> dict[str, Any]:
 
 
 def _rss_split() -> dict[str, float]:
-    out = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            key = {"RssAnon:": "rss_anon_mb", "RssFile:": "rss_file_mb"}.get(line.split(":")[0] + ":")
-            if key:
-                out[key] = round(int(line.split()[1]) * 1024 / 1e6, 1)
-    except (OSError, ValueError):
-        pass
-    return out
+    from videomind.bench.common import status_megabytes
+
+    split = {"rss_anon_mb": status_megabytes("RssAnon"), "rss_file_mb": status_megabytes("RssFile")}
+    return {key: value for key, value in split.items() if value is not None}
 
 
 def _available_gb() -> float | None:
@@ -264,6 +258,8 @@ def table(report: dict[str, Any]) -> str:
 
 
 def _main(argv: list[str]) -> int:
+    from videomind.bench.common import CHILD_FLAG
+
     if argv[:1] == [CHILD_FLAG]:
         case, folder, dtype = argv[1], Path(argv[2]), argv[3]
         print(json.dumps(child_measure(case, folder, dtype)))

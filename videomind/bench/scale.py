@@ -20,7 +20,6 @@ import argparse
 import gc
 import json
 import logging
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,6 @@ DEFAULT_GOP_SECONDS = 5.0
 DEFAULT_MAX_NEW_TOKENS = 16
 CAP_MINUTES = 2.5  # the grounder's 150 frames at 1 fps; the verifier's 64 frames at 2 fps need 32 s windows
 WARMUP_SECONDS = 8.0
-CHILD_FLAG = "--child"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,13 +109,11 @@ def scale_ratios(series: list[dict[str, Any]]) -> dict[str, Any]:
 def measure(
     shape: str, video: Path, warmup: Path, max_new_tokens: int, seed: int, threads: int = 0
 ) -> dict[str, Any]:
-    """One length in a fresh interpreter; its last stdout line is the JSON measurement."""
-    cmd = [sys.executable, "-m", "videomind.bench.scale", CHILD_FLAG, shape, str(video), str(warmup),
-           str(max_new_tokens), str(seed), str(threads)]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"scale point {video} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """One length in a fresh interpreter."""
+    from videomind.bench.common import child_report
+
+    args = [shape, str(video), str(warmup), str(max_new_tokens), str(seed), str(threads)]
+    return child_report("videomind.bench.scale", args, f"scale point {video}")
 
 
 def child_measure(
@@ -177,6 +173,8 @@ def table(report: dict[str, Any]) -> str:
 
 
 def _main(argv: list[str]) -> int:
+    from videomind.bench.common import CHILD_FLAG
+
     if argv[:1] != [CHILD_FLAG]:
         raise SystemExit("internal entry point of `videomind bench scale`; run that command instead")
     shape, video, warmup = argv[1], Path(argv[2]), Path(argv[3])
