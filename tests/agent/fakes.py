@@ -9,6 +9,7 @@ import torch
 
 from videomind.agent.backend import GroundOutput
 from videomind.records import VideoView
+from videomind.video.reader import SamplePlan
 
 
 @dataclass
@@ -25,19 +26,33 @@ class FakeReader:
         self.duration = duration
         self.calls = calls if calls is not None else []
 
-    def sample(self, budget, start=None, end=None):
+    def plan(self, budget, start=None, end=None):
         start = 0.0 if start is None else start
         end = self.duration if end is None else end
         self.calls.append((budget.fps, start, end))
         count = 4
-        frames = torch.zeros(count, 3, 28, 28, dtype=torch.uint8)
-        indices = [int((start + (end - start) * i / (count - 1)) * 10) for i in range(count)]
-        return FakeClip(frames, indices, VideoView(start, end, budget.fps, count, 28, 28))
+        indices = tuple(int((start + (end - start) * i / (count - 1)) * 10) for i in range(count))
+        return SamplePlan(indices, (28, 28), VideoView(start, end, budget.fps, count, 28, 28))
+
+    def sample(self, budget, start=None, end=None):
+        plan = self.plan(budget, start, end)
+        return FakeClip(_frames(len(plan)), list(plan.indices), plan.view)
+
+    def sample_chunks(self, plan, chunk):
+        for first in range(0, len(plan), chunk):
+            yield _frames(len(plan.indices[first : first + chunk]))
+
+    def prefetch(self, budget, windows):
+        return 0
+
+
+def _frames(count: int) -> torch.Tensor:
+    return torch.zeros(count, 3, 28, 28, dtype=torch.uint8)
 
 
 def fake_opener(duration: float = 60.0, calls: list | None = None):
     @contextlib.contextmanager
-    def open_video(path):
+    def open_video(path, **kwargs):
         yield FakeReader(duration, calls)
 
     return open_video

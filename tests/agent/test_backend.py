@@ -65,3 +65,41 @@ def test_vision_features_are_shared_across_roles(oracle_model):
     backend.verify([clip], verifier_prompt("q"), bound)
     assert backend.vision_calls == 2
     assert torch.is_tensor(clip.frames)
+
+
+def _streamed(case, piece):
+    frames = _clips(case).frames
+    pieces = iter(frames.split(piece))
+    return ClipInput.streamed(pieces, (case, "streamed"), frames.shape[0], tuple(frames.shape[2:]))
+
+
+@pytest.mark.parametrize("piece, patches", [(2, 1), (4, 10**6), (4, 1)])
+def test_streamed_clips_score_as_whole_clips(oracle_model, piece, patches):
+    """Frames fed to the vision tower piece by piece (fast mode) give the official scores, batched or not."""
+    model, processor = oracle_model
+    metas = [load_expected(c) for c in CASES]
+    bounds = [(m["ss"], m["se"]) for m in metas]
+    text = verifier_prompt(metas[0]["question"])
+    whole = ModelBackend(model, processor, batch_verifier=False).verify(
+        [_clips(c) for c in CASES], text, bounds
+    )
+    for batch in (False, True):
+        backend = ModelBackend(model, processor, batch_verifier=batch, vision_patches_per_call=patches)
+        streamed = backend.verify([_streamed(c, piece) for c in CASES], text, bounds)
+        assert streamed == pytest.approx(whole, abs=1e-6)
+        assert backend.vision_calls == len(CASES)
+
+
+def test_clip_input_holds_frames_or_a_stream():
+    with pytest.raises(ValueError, match="either frames or a stream"):
+        ClipInput(None, ("k",))
+    with pytest.raises(ValueError, match="either frames or a stream"):
+        ClipInput(torch.zeros(2, 3, 28, 28, dtype=torch.uint8), ("k",), stream=iter([]))
+
+
+def test_vision_calls_hold_whole_frame_pairs_of_about_the_patch_budget(oracle_model):
+    model, processor = oracle_model
+    patch = processor.vision.patch_size
+    backend = ModelBackend(model, processor, vision_patches_per_call=100)
+    assert backend._frames_per_call((5 * patch, 4 * patch)) == 10  # 20 patches per pair: 5 pairs
+    assert backend._frames_per_call((20 * patch, 20 * patch)) == 2  # a pair over the budget still goes whole

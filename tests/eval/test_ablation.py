@@ -29,3 +29,20 @@ def test_every_setting_runs_and_is_reported(world, tmp_path):
     assert table.count("\n") == len(SETTINGS) + 1 and "full agent" in table
     blind = [json.loads(line) for line in (tmp_path / "blind" / "predictions.jsonl").read_text().splitlines()]
     assert all(line["error"] is None for line in blind)
+
+
+def test_blind_reader_blanks_whole_clips_and_streamed_pieces(tmp_path):
+    from videomind.eval.ablation import _blind_reader
+    from videomind.video import GROUNDER_BUDGET, open_video
+    from videomind.video.testing import make_test_video
+
+    video = make_test_video(tmp_path / "v.mp4", seconds=4, fps=4, size=(56, 56))
+    with open_video(video) as seeing:
+        real = seeing.sample(GROUNDER_BUDGET)
+    assert real.frames.any()
+    with _blind_reader(str(video), num_threads=1) as reader:
+        clip = reader.sample(GROUNDER_BUDGET)
+        pieces = list(reader.sample_chunks(reader.plan(GROUNDER_BUDGET), 2))
+        assert clip.indices == real.indices and reader.duration == seeing.duration
+    assert not clip.frames.any() and clip.frames.shape == real.frames.shape
+    assert sum(len(p) for p in pieces) == len(real) and not any(p.any() for p in pieces)

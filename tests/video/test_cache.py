@@ -133,3 +133,17 @@ def test_prefetch_is_skipped_when_the_frames_would_not_fit(videos):
         assert reader.decoded_frames == 1  # only the first frame, read on opening
         clip = reader.sample(VERIFIER_BUDGET, *WINDOWS[0])
     assert codes(clip.frames) == list(clip.indices)
+
+
+@pytest.mark.parametrize("name", ["h264_gop8", "vfr", "odd"])
+@pytest.mark.parametrize("chunk", [1, 3, 16])
+def test_plan_and_chunks_read_what_sample_reads(videos, name, chunk):
+    with open_video(videos[name]) as reader:
+        for budget, window in [(GROUNDER_BUDGET, (None, None)), (VERIFIER_BUDGET, WINDOWS[0])]:
+            clip = reader.sample(budget, *window)
+            plan = reader.plan(budget, *window)
+            assert plan.indices == clip.indices and plan.view == clip.view
+            assert plan.size == tuple(clip.frames.shape[2:])
+            pieces = list(reader.sample_chunks(plan, chunk))
+            assert all(len(p) <= chunk for p in pieces)
+            assert torch.equal(torch.cat(pieces), clip.frames)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend
+from videomind.agent.feeder import FrameFeeder, decode_ahead_pays_off
 from videomind.agent.options import AgentOptions
 from videomind.agent.parsing import parse_plan
 from videomind.data.constants import AnswerCrop
@@ -30,19 +31,29 @@ StepCallback = Callable[[AgentStep], None]
 
 @dataclass
 class _Query:
-    """Per-run state: the video readers, the result being built and the step callback."""
+    """Per-run state: the video readers, the result being built and the step callback.
+
+    ``feeder`` (fast mode) serves every role from one reader; ``clips`` are its clips by frame key, so two roles
+    asking for the same frames share one stream (and the backend its features).
+    """
 
     video: str
     options: AgentOptions
     result: AgentResult
     on_step: StepCallback | None
     stack: ExitStack
-    shared_reader: object | None = None
+    feeder: FrameFeeder | None = None
+    clips: dict[tuple, ClipInput] = field(default_factory=dict)
     subtitles: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 class VideoMindAgent:
-    """The Chain-of-LoRA agent. Build it with ``from_pretrained`` (None = the embedded default model)."""
+    """The Chain-of-LoRA agent. Build it with ``from_pretrained`` (None = the embedded default model).
+
+    ``open_video`` replaces ``videomind.video.open_video`` (called with the path, and ``num_threads=1`` when the
+    fast mode decodes ahead); the reader it returns must offer ``sample``, ``plan``, ``sample_chunks`` and
+    ``prefetch`` like ``videomind.video.VideoReader``.
+    """
 
     def __init__(
         self, backend: Backend, options: AgentOptions | None = None, open_video: Callable | None = None
@@ -80,10 +91,16 @@ class VideoMindAgent:
         with ExitStack() as stack:
             stack.callback(self.backend.reset)  # per-query caches never outlive the query
             query = self._start(video, question, choices, opts, duration, on_step, stack, subtitles)
+            planning = opts.planner_enabled and self.backend.has_role(Role.PLANNER.value)
+            grounding = opts.use_grounder and self.backend.has_role(Role.GROUNDER.value)
+            if query.feeder is not None and query.feeder.threaded:
+                # schedule the first clips now: the grounder's frames decode while the planner runs
+                for budget in [opts.planner_budget] * planning + [opts.grounder_budget] * grounding:
+                    self._clip(query, budget)
             moment_query = question
-            if opts.planner_enabled and self.backend.has_role(Role.PLANNER.value):
+            if planning:
                 moment_query = self.plan(query)
-            if moment_query is not None and opts.use_grounder and self.backend.has_role(Role.GROUNDER.value):
+            if moment_query is not None and grounding:
                 self.ground_step(query, moment_query)
                 if (
                     opts.use_verifier
@@ -175,9 +192,8 @@ class VideoMindAgent:
 
     def answer(self, q: _Query, choices: list[str] | None) -> None:
         opts, result = q.options, q.result
-        duration = result.duration
-        span = result.moments[0].as_span() if result.moments else (0.0, duration)
-        start, end = spans.expand_span(span, duration, opts.answer_crop.min_length(duration))
+        span = result.moments[0].as_span() if result.moments else (0.0, result.duration)
+        start, end = self._answer_window(q, span)
         clip, view = self._clip(q, opts.answerer_budget, start, end)
         style = opts.style if choices or opts.style == "demo" else "direct"
         cues = prompts.subtitle_prefix(q.subtitles, start, end) if q.subtitles else None
@@ -204,10 +220,18 @@ class VideoMindAgent:
 
     def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
         path = str(video)
-        reader = stack.enter_context(self._opener()(path))
+        ahead = opts.fast and (
+            opts.decode_ahead
+            if opts.decode_ahead is not None
+            else decode_ahead_pays_off(getattr(self.backend, "device", None))
+        )
+        # Decoding ahead runs beside the model on the core it leaves free: one FFmpeg thread, not one per core.
+        reader = stack.enter_context(self._opener()(path, **({"num_threads": 1} if ahead else {})))
         total = float(duration) if duration is not None else float(reader.duration)
         result = AgentResult(question=question, duration=total, options=choices)
-        q = _Query(path, opts, result, on_step, stack, shared_reader=reader if opts.fast else None)
+        q = _Query(path, opts, result, on_step, stack)
+        if opts.fast:
+            q.feeder = stack.enter_context(FrameFeeder(reader, opts.stream_chunk_frames, threaded=ahead))
         if subtitles is not None and opts.use_subtitles:
             from videomind.video import load_subtitles
 
@@ -215,24 +239,39 @@ class VideoMindAgent:
         return q
 
     def _clip(self, q: _Query, budget: FrameBudget, start: float | None = None, end: float | None = None):
-        reader = q.shared_reader
-        if reader is None:  # plain official order: every role decodes on its own
+        """The role's clip and view: decoded now by a reader of its own (plain order), or planned and streamed
+        by the query's feeder (fast)."""
+        if q.feeder is None:  # plain official order: every role decodes on its own
             reader = q.stack.enter_context(self._opener()(q.video))
-        clip = reader.sample(budget, start, end)
-        key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
-        return ClipInput(clip.frames, key), clip.view
+            clip = reader.sample(budget, start, end)
+            key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
+            return ClipInput(clip.frames, key), clip.view
+        plan = q.feeder.plan(budget, start, end)
+        key = (q.video, plan.indices, (len(plan), 3, *plan.size))
+        if key not in q.clips:
+            q.clips[key] = ClipInput.streamed(q.feeder.stream(plan), key, len(plan), plan.size)
+        return q.clips[key], plan.view
+
+    def _answer_window(self, q: _Query, span: tuple[float, float]) -> tuple[float, float]:
+        duration = q.result.duration
+        return spans.expand_span(span, duration, q.options.answer_crop.min_length(duration))
 
     def _score(self, q: _Query, candidates: list[tuple[float, float]], text_query: str) -> list[float]:
         opts, duration = q.options, q.result.duration
         windows = [spans.zoom_window(span, duration, opts.verifier_min_span) for span in candidates]
-        prefetch = getattr(q.shared_reader, "prefetch", None)
-        if prefetch is not None:  # fast: one decoding pass for all candidates' (overlapping) windows
-            prefetch(opts.verifier_budget, [window for window, _ in windows])
-        clips, bounds = [], []
-        for (s1, e1), bound in windows:
-            clip, _ = self._clip(q, opts.verifier_budget, s1, e1)
-            clips.append(clip)
-            bounds.append(bound)
+        bounds = [bound for _, bound in windows]
+        if q.feeder is None:
+            clips = [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows]
+        else:
+            # The first candidate's frames, then every window's remaining frames in one decoding pass (they
+            # overlap), then the other candidates from the cache; while the verifier runs, a threaded feeder also
+            # decodes each candidate's answer clip (one of them is the answerer's).
+            clips = [self._clip(q, opts.verifier_budget, *windows[0][0])[0]]
+            q.feeder.prefetch(opts.verifier_budget, [window for window, _ in windows])
+            clips += [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows[1:]]
+            if opts.use_answerer:
+                answer_windows = [self._answer_window(q, span) for span in candidates]
+                q.feeder.prefetch(opts.answerer_budget, answer_windows, speculative=True)
         return self.backend.verify(clips, prompts.verifier_prompt(text_query), bounds)
 
     @staticmethod

@@ -19,6 +19,9 @@ VERIFIER_TOP_K = 5
 VERIFIER_MIN_SPAN = 2.0  # seconds: candidates are widened to this before the zoom-in
 MAX_NEW_TOKENS = 256
 ANSWER_STYLES = ("mcq", "options", "direct", "demo")
+# Frames per piece the fast agent's feeder hands to the model: the unit decoding overlaps with (the backend
+# splits pieces further into vision-tower calls of about 2,000 patches, see backend.VISION_PATCHES_PER_CALL).
+STREAM_CHUNK_FRAMES = 16
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,12 @@ class AgentOptions:
     grounding query. Both are off in the official evaluation scripts (REFERENCE.md s.5.2, s.13 item 20).
     ``verifier_query`` is "question" (the official evaluation script: the raw question) or "query" (the demo: the
     possibly rephrased grounding query). ``round_unit`` rounds predicted timestamps (seconds; None = no rounding,
-    as the demo). ``fast`` shares one decode and the vision features across roles and scores the verifier's
-    candidates in one batched pass; ``fast=False`` runs the plain official order (same results).
+    as the demo). ``fast`` shares one decoder and the vision features across roles, decodes overlapping windows
+    once, streams each clip in pieces of ``stream_chunk_frames`` frames through the vision tower as they are
+    decoded and, on accelerators, scores the verifier's candidates in one batched pass; ``decode_ahead`` (None:
+    when it does not take a core from the model, see ``feeder.decode_ahead_pays_off``) decodes in a worker thread
+    while the model runs. ``fast=False`` runs the plain official order. Both give the same results
+    (docs/PERFORMANCE.md).
     """
 
     auto_planning: bool = False
@@ -62,8 +69,12 @@ class AgentOptions:
     answerer_budget: FrameBudget = ANSWERER_BUDGET
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     fast: bool = True
+    decode_ahead: bool | None = None
+    stream_chunk_frames: int = STREAM_CHUNK_FRAMES
 
     def __post_init__(self) -> None:
+        if self.stream_chunk_frames < 2:
+            raise UserInputError("stream_chunk_frames must be at least 2 (one frame pair)")
         if self.style not in ANSWER_STYLES:
             raise UserInputError(f"style must be one of {ANSWER_STYLES}, got {self.style!r}")
         if self.verifier_query not in ("question", "query"):

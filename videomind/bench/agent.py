@@ -4,8 +4,10 @@ A random-weight model of the chosen shape (``tiny``; ``medium``, about 0.13 B pa
 real configuration in bf16) answers one multiple-choice question about a generated video (default 5 minutes,
 640x360, 30 fps, H.264; kept in a cache folder) twice, side by side in one process:
 
-- ``ours``: ``AgentOptions(fast=True)``, the default: one decoder and frame cache for the whole query, vision
-  features shared between roles, the verifier's candidates scored in one batched forward;
+- ``ours``: ``AgentOptions(fast=True)``, the default: one decoder and frame cache for the whole query, overlapping
+  windows decoded once, vision features shared between roles and computed piece by piece as frames arrive, the
+  decoding done ahead in a worker thread when a core is free (``--threads 1`` on two cores), the verifier's
+  candidates batched on accelerators;
 - ``baseline``: ``AgentOptions(fast=False)``, the plain official order: every role (and every verifier candidate)
   opens and decodes the video itself, one verifier forward per candidate, no feature reuse.
 
@@ -13,7 +15,9 @@ Both modes get the same inputs and the same generation cap (``--max-new-tokens``
 stops by itself, and the released roles answer in fewer tokens). Each role's wall time is split into decoding
 (opening + sampling the video), the vision tower, the language model's passes over whole prompts (``text``: prefill,
 the verifier's forward), its one-token decode steps (``steps``) and the rest
-(tokenising, patchifying, the timestamp decoder, bookkeeping). Reported: wall and CPU seconds per mode,
+(tokenising, patchifying, the timestamp decoder, bookkeeping); decoding done by the worker thread while the model
+ran is reported apart (``decode_ahead``, not part of the wall time), and ``decode`` is then the time the model
+waited for frames. Reported: wall and CPU seconds per mode,
 ``ratios.baseline_over_ours`` (> 1: ours is faster), and ``identical_outputs`` (every moment within 1e-5 in start,
 end and score, the same answer and response). A warm-up query on a short clip runs first in both modes.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -41,6 +46,7 @@ TARGET_RATIO = 2.0
 QUESTION = "What colour is the square that crosses the frame first?"
 OPTIONS = ("red", "green", "blue", "yellow")
 PARTS = ("decode", "vision", "text", "steps")
+BACKGROUND = "decode_ahead"  # decoding by the feeder's worker thread, concurrent with the parts above
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch intra-op threads, both modes (default 0: torch's choice; 1 is steadier on a busy CPU)",
     )  # fmt: skip
     parser.add_argument(
+        "--decode-ahead", choices=("auto", "on", "off"), default="auto",
+        help="ours: decode in a worker thread while the model runs (auto: when a core is free)",
+    )  # fmt: skip
+    parser.add_argument(
         "--planner", action="store_true", help="also run the planner (off in the official eval)"
     )
     parser.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
@@ -77,24 +87,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------- instrumentation
 @dataclass
 class Clock:
-    """Seconds spent in each part since the last ``take``, and counts of vision-tower calls and decoded frames."""
+    """Seconds spent in each part since the last ``take``, and counts of vision-tower calls and decoded frames.
+
+    Time measured on another thread than the main one goes to ``decode_ahead`` (background work); a timed call
+    inside another one on the same thread is not counted twice.
+    """
 
     pending: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     decoded_frames: int = 0
     vision_calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
 
     def timed(self, part: str, fn: Callable) -> Callable:
         def wrapper(*args, **kwargs):
+            if getattr(self._local, "busy", False):
+                return fn(*args, **kwargs)
+            self._local.busy = True
             started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.pending[part] += time.perf_counter() - started
+                self._local.busy = False
+                self.add(part, time.perf_counter() - started)
 
         return wrapper
 
+    def add(self, part: str, seconds: float) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            part = BACKGROUND
+        with self._lock:
+            self.pending[part] += seconds
+
+    def count_frames(self, frames: int) -> None:
+        with self._lock:
+            self.decoded_frames += frames
+
     def take(self) -> dict[str, float]:
-        parts, self.pending = dict(self.pending), defaultdict(float)
+        with self._lock:
+            parts, self.pending = dict(self.pending), defaultdict(float)
         return parts
 
 
@@ -107,7 +138,7 @@ class _TimedReader:
     def _timed(self, fn: Callable, *args, **kwargs):
         before = self._reader.decoded_frames
         out = self._clock.timed("decode", fn)(*args, **kwargs)
-        self._clock.decoded_frames += self._reader.decoded_frames - before
+        self._clock.count_frames(self._reader.decoded_frames - before)
         return out
 
     def sample(self, *args, **kwargs):
@@ -115,6 +146,14 @@ class _TimedReader:
 
     def prefetch(self, *args, **kwargs):
         return self._timed(self._reader.prefetch, *args, **kwargs)
+
+    def sample_chunks(self, *args, **kwargs):
+        pieces = self._reader.sample_chunks(*args, **kwargs)
+        while True:
+            piece = self._timed(next, pieces, None)
+            if piece is None:
+                return
+            yield piece
 
     def __getattr__(self, name: str):
         return getattr(self._reader, name)
@@ -136,15 +175,19 @@ def timed_opener(clock: Clock) -> Callable:
         started = time.perf_counter()
         reader = open_video(path, *args, **kwargs)
         clock.pending["decode"] = before + time.perf_counter() - started
-        clock.decoded_frames += reader.decoded_frames  # the first frame, read on opening
+        clock.count_frames(reader.decoded_frames)  # the first frame, read on opening
         return _TimedReader(reader, clock)
 
     return opener
 
 
 def instrument(model, clock: Clock) -> Callable[[], None]:
-    """Time the model's vision tower and language model into ``clock``; returns a function undoing it."""
+    """Time the model's vision tower and language model, and the waits for streamed frames, into ``clock``;
+    returns a function undoing it."""
+    from videomind.agent.feeder import FrameStream
+
     encode, run_text = model.encode_video, model.run_text
+    next_piece = FrameStream._next_piece
 
     def counted_encode(*args, **kwargs):
         clock.vision_calls += 1
@@ -157,9 +200,11 @@ def instrument(model, clock: Clock) -> Callable[[], None]:
 
     model.encode_video = clock.timed("vision", counted_encode)
     model.run_text = split_text
+    FrameStream._next_piece = clock.timed("decode", next_piece)
 
     def undo() -> None:
         del model.encode_video, model.run_text
+        FrameStream._next_piece = next_piece
 
     return undo
 
@@ -185,6 +230,8 @@ def run_query(
     """One timed query (``overrides``: agent options); the result and a per-role breakdown of the wall time."""
     clock.take()
     clock.decoded_frames = clock.vision_calls = 0
+    backend = agent.backend
+    backend.vision_calls = 0
     roles: dict[str, dict[str, float]] = {}
     marks = [time.perf_counter()]
 
@@ -194,6 +241,7 @@ def run_query(
         total = now - marks[-1]
         entry = {"seconds": total, **{p: parts.get(p, 0.0) for p in PARTS}}
         entry["other"] = total - sum(entry[p] for p in PARTS)
+        entry[BACKGROUND] = parts.get(BACKGROUND, 0.0)
         roles[step.role.value] = {k: round(v, 3) for k, v in entry.items()}
         marks.append(now)
 
@@ -206,6 +254,7 @@ def run_query(
         "cpu_seconds": round(cpu, 3),
         "roles": roles,
         "frames": {step.role.value: step.view.num_frames for step in result.trace if step.view is not None},
+        "vision_clips": backend.vision_calls,
         "vision_calls": clock.vision_calls,
         "decoded_frames": clock.decoded_frames,
         "grounder_success": result.grounder_success,
@@ -257,6 +306,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from videomind.agent import AgentOptions, GenerationSettings, VideoMindAgent
     from videomind.agent.backend import ModelBackend
+    from videomind.agent.feeder import decode_ahead_pays_off
     from videomind.bench.common import SHAPES, build_model, machine_info, parameter_summary
     from videomind.bench.decode import ensure_video
 
@@ -269,9 +319,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     )
     warmup = ensure_video(args.cache_dir, WARMUP_SECONDS, args.fps, args.width, args.height)
     clock = Clock()
+    ahead = {"auto": None, "on": True, "off": False}[args.decode_ahead]
     options = AgentOptions(
-        use_planner=args.planner, generation=GenerationSettings(max_new_tokens=args.max_new_tokens)
-    )
+        use_planner=args.planner, decode_ahead=ahead,
+        generation=GenerationSettings(max_new_tokens=args.max_new_tokens),
+    )  # fmt: skip
     agent = VideoMindAgent(ModelBackend(model, processor), options, open_video=timed_opener(clock))
     undo = instrument(model, clock)
     try:
@@ -302,6 +354,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "planner": bool(args.planner),
         "repeat": max(1, args.repeat),
         "threads": torch_threads(),
+        "decode_ahead": ahead if ahead is not None else decode_ahead_pays_off(model.device),
+        "stream_chunk_frames": options.stream_chunk_frames,
         "modes": {"ours": ours, "baseline": baseline},
         "ratios": rates,
         "identical_outputs": check["identical_outputs"],
@@ -328,11 +382,12 @@ def _video_meta(path: Path) -> dict[str, Any]:
 
 def table(report: dict[str, Any]) -> str:
     """Per-role seconds of both modes (decode / vision / text / other) and the ratio."""
-    head = f"{'mode':<9}{'role':<10}{'seconds':>9}" + "".join(f"{p:>9}" for p in (*PARTS, "other"))
+    columns = (*PARTS, "other", BACKGROUND)
+    head = f"{'mode':<9}{'role':<10}{'seconds':>9}" + "".join(f"{p:>13}" for p in columns)
     lines = [head]
     for mode in ("baseline", "ours"):
         for role, part in report["modes"][mode]["roles"].items():
-            cells = "".join(f"{part[p]:>9.2f}" for p in (*PARTS, "other"))
+            cells = "".join(f"{part.get(p, 0.0):>13.2f}" for p in columns)
             lines.append(f"{mode:<9}{role:<10}{part['seconds']:>9.2f}{cells}")
         lines.append(f"{mode:<9}{'total':<10}{report['modes'][mode]['seconds']:>9.2f}")
     r = report["ratios"]

@@ -55,19 +55,31 @@ def spread(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
 
 
 @contextlib.contextmanager
-def _blind_reader(path: str) -> Iterator:
+def _blind_reader(path: str, **kwargs) -> Iterator:
     """A reader whose frames are all black: what the model sees when it 'never looks at the video'."""
     from videomind.video import open_video
 
-    with open_video(path) as reader:
-        sample = reader.sample
+    with open_video(path, **kwargs) as reader:
+        yield _BlindReader(reader)
 
-        def blank(*args, **kwargs):
-            clip = sample(*args, **kwargs)
-            return replace(clip, frames=torch.zeros_like(clip.frames))
 
-        reader.sample = blank
-        yield reader
+class _BlindReader:
+    """Passes everything to a real reader, but every frame it hands out (whole clips and streamed pieces, the
+    plain and the fast agent's paths) is black; timing, sizes and indices stay the video's."""
+
+    def __init__(self, reader) -> None:
+        self._reader = reader
+
+    def sample(self, *args, **kwargs):
+        clip = self._reader.sample(*args, **kwargs)
+        return replace(clip, frames=torch.zeros_like(clip.frames))
+
+    def sample_chunks(self, *args, **kwargs) -> Iterator[torch.Tensor]:
+        for piece in self._reader.sample_chunks(*args, **kwargs):
+            yield torch.zeros_like(piece)
+
+    def __getattr__(self, name: str):
+        return getattr(self._reader, name)
 
 
 def run_setting(

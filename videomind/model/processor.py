@@ -182,10 +182,17 @@ class VideoMindProcessor:
             pad = v.temporal_patch_size - n % v.temporal_patch_size
             x = torch.cat([x, x[-1:].expand(pad, -1, -1, -1)], dim=0)
         p, tp, m = v.patch_size, v.temporal_patch_size, v.merge_size
-        gt, gh, gw = x.shape[0] // tp, h // p, w // p
+        grid = self.grid_of(n, h, w)
+        gt, gh, gw = (int(g) for g in grid[0])
         x = x.reshape(gt, tp, c, gh // m, m, p, gw // m, m, p).permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
         pixel_values = x.reshape(gt * gh * gw, c * tp * p * p)
-        return pixel_values, torch.tensor([[gt, gh, gw]], dtype=torch.long)
+        return pixel_values, grid
+
+    def grid_of(self, num_frames: int, height: int, width: int) -> torch.Tensor:
+        """``video_grid_thw`` (1, 3) of ``num_frames`` frames of ``height`` x ``width`` (odd counts are padded)."""
+        v = self.vision
+        gt = -(-num_frames // v.temporal_patch_size)
+        return torch.tensor([[gt, height // v.patch_size, width // v.patch_size]], dtype=torch.long)
 
     def tokens_per_video(self, grid_thw: torch.Tensor) -> int:
         return int(grid_thw.prod()) // (self.vision.merge_size**2)
@@ -196,14 +203,18 @@ class VideoMindProcessor:
         texts: str | Sequence[str],
         videos: Sequence[torch.Tensor] | None = None,
         padding_side: str = "right",
+        grids: Sequence[torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Tokenise rendered texts holding ``<|video_pad|>`` placeholders, one video (frames) per placeholder.
 
         Returns ``input_ids``, ``attention_mask``, ``mm_token_type_ids`` and, with videos, ``pixel_values_videos``
-        and ``video_grid_thw`` (concatenated over all videos in order).
+        and ``video_grid_thw`` (concatenated over all videos in order). ``grids`` instead of ``videos`` (see
+        ``grid_of``) gives the same tokens without pixel values, for callers that encode the frames themselves.
         """
+        if videos is not None and grids is not None:
+            raise ValueError("give videos or grids, not both")
         texts = [texts] if isinstance(texts, str) else list(texts)
-        pixel_values, grids = [], []
+        pixel_values, grids = [], list(grids or [])
         for frames in videos or []:
             pv, grid = self.patchify(frames)
             pixel_values.append(pv)
@@ -211,8 +222,9 @@ class VideoMindProcessor:
         texts = self._expand_video_tokens(texts, grids)
         rows = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
         batch = self.pad(rows, padding_side=padding_side)
-        if grids:
+        if pixel_values:
             batch["pixel_values_videos"] = torch.cat(pixel_values)
+        if grids:
             batch["video_grid_thw"] = torch.cat(grids)
         return batch
 

@@ -30,6 +30,7 @@ _LAZY = {
     "open_video": "videomind.video.reader",
     "VideoReader": "videomind.video.reader",
     "Clip": "videomind.video.reader",
+    "SamplePlan": "videomind.video.reader",
     "FrameCache": "videomind.video.cache",
     "probe_duration": "videomind.video.probe",
     "sample_indices": "videomind.video.sampling",
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from videomind.video.cache import FrameCache
     from videomind.video.compress import CompressReport, compress_video, compress_videos
     from videomind.video.probe import probe_duration
-    from videomind.video.reader import Clip, VideoReader, open_video
+    from videomind.video.reader import Clip, SamplePlan, VideoReader, open_video
     from videomind.video.resize import resize_frames
     from videomind.video.sampling import (
         SamplingParams,
@@ -84,6 +85,7 @@ __all__ = [
     "open_video",
     "VideoReader",
     "Clip",
+    "SamplePlan",
     "FrameCache",
     "probe_duration",
     "sample_indices",

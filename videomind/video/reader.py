@@ -48,6 +48,19 @@ class Clip:
         return len(self.indices)
 
 
+@dataclass(frozen=True)
+class SamplePlan:
+    """The frames a role will read: source ``indices`` (in output order), their ``(height, width)`` after resizing
+    and the ``view`` recorded in the trace."""
+
+    indices: tuple[int, ...]
+    size: tuple[int, int]
+    view: VideoView
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 class VideoReader:
     """Base class of the backends. Use ``open_video``; a reader is a context manager and not thread-safe."""
 
@@ -102,17 +115,33 @@ class VideoReader:
         except errors.SamplingError as exc:
             raise errors.SamplingError(f"{self.path}: {exc}", self.path) from None
 
+    def plan(
+        self, budget: FrameBudget, start: float | None = None, end: float | None = None, strict: bool = False
+    ) -> SamplePlan:
+        """What ``sample`` will read, without decoding anything: indices, frame size and the view."""
+        indices = tuple(self.sample_indices(budget, start, end, strict))
+        size = smart_resize(self.height, self.width, budget.min_pixels, budget.max_pixels)
+        timestamps = tuple(float(self.timestamps[i]) for i in indices)
+        s, e = self._window(start, end)
+        view = VideoView(s, e, float(budget.fps), len(indices), size[0], size[1], timestamps)
+        return SamplePlan(indices, size, view)
+
     def sample(
         self, budget: FrameBudget, start: float | None = None, end: float | None = None, strict: bool = False
     ) -> Clip:
         """Sample ``budget.fps`` frames per second in ``[start, end]`` seconds, resized to the budget's pixels."""
-        indices = self.sample_indices(budget, start, end, strict)
-        size = smart_resize(self.height, self.width, budget.min_pixels, budget.max_pixels)
-        frames = self._gather(indices, size)
-        timestamps = tuple(float(self.timestamps[i]) for i in indices)
-        s, e = self._window(start, end)
-        view = VideoView(s, e, float(budget.fps), len(indices), size[0], size[1], timestamps)
-        return Clip(frames, timestamps, tuple(indices), s, e, view)
+        plan = self.plan(budget, start, end, strict)
+        frames = self._gather(list(plan.indices), plan.size)
+        view = plan.view
+        return Clip(frames, view.timestamps, plan.indices, view.start, view.end, view)
+
+    def sample_chunks(self, plan: SamplePlan, chunk: int) -> Iterator[torch.Tensor]:
+        """The frames of ``plan`` as consecutive pieces of at most ``chunk`` frames (their concatenation is
+        ``sample``'s frames), so a consumer can start on the first frames while later ones are decoded."""
+        if chunk < 1:
+            raise ValueError(f"chunk must be at least 1 frame, got {chunk}")
+        for first in range(0, len(plan.indices), chunk):
+            yield self._gather(list(plan.indices[first : first + chunk]), plan.size)
 
     def prefetch(
         self, budget: FrameBudget, windows: Sequence[tuple[float | None, float | None]], strict: bool = False
