@@ -147,3 +147,28 @@ def test_plan_and_chunks_read_what_sample_reads(videos, name, chunk):
             pieces = list(reader.sample_chunks(plan, chunk))
             assert all(len(p) <= chunk for p in pieces)
             assert torch.equal(torch.cat(pieces), clip.frames)
+
+
+@pytest.mark.parametrize("name", ["h264", "h264_gop8", "mpeg4"])
+def test_frames_passed_on_the_way_are_skipped_when_the_cache_could_not_keep_them(videos, name):
+    """Non-reference frames nobody asked for are not decoded when the video outgrows the cache; the frames that
+    are decoded are the same."""
+    results = {}
+    for skip in (True, False):
+        with open_video(videos[name], cache=FrameCache(max_bytes=4096)) as reader:
+            assert reader._skip_passing  # the whole video does not fit in 4 kB
+            reader._skip_passing = skip
+            clips = four_role_query(reader)
+            results[skip] = (reader.decoded_frames, [clip.frames for clip in clips])
+        for clip in clips:
+            assert codes(clip.frames) == list(clip.indices)
+    (skipped, frames), (full, reference) = results[True], results[False]
+    assert all(torch.equal(a, b) for a, b in zip(frames, reference))
+    assert skipped <= full
+    if name != "mpeg4":  # x264's default stream has non-reference B-frames to skip
+        assert skipped < full
+
+
+def test_nothing_is_skipped_while_the_whole_video_fits_in_the_cache(videos):
+    with open_video(videos["h264"]) as reader:
+        assert not reader._skip_passing
