@@ -130,3 +130,9 @@ def test_ground_returns_top_k_and_verify_scores():
     backend = ScriptedBackend(scores=[0.9, 0.1])
     scores = agent(backend).verify("v.mp4", "the dog", moments)
     assert scores == [0.9, 0.1]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_verifying_no_moments_returns_no_scores(fast):
+    backend = ScriptedBackend()
+    assert agent(backend).verify("v.mp4", "the dog", [], fast=fast) == []

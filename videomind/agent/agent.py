@@ -182,7 +182,7 @@ class VideoMindAgent:
         top = result.moments[: opts.verifier_top_k]
         text_query = query_text or result.question
         started = time.perf_counter()
-        scores = self._score(q, [m.as_span() for m in top], text_query)
+        scores = self._score(q, [m.as_span() for m in top], text_query, answer_next=opts.use_answerer)
         order = sorted(range(len(top)), key=lambda i: -scores[i])  # stable: ties keep the grounder's order
         result.verifier_scores = scores
         result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
@@ -256,10 +256,15 @@ class VideoMindAgent:
         duration = q.result.duration
         return spans.expand_span(span, duration, q.options.answer_crop.min_length(duration))
 
-    def _score(self, q: _Query, candidates: list[tuple[float, float]], text_query: str) -> list[float]:
+    def _score(
+        self, q: _Query, candidates: list[tuple[float, float]], text_query: str, answer_next: bool = False
+    ) -> list[float]:
+        """Verifier scores of ``candidates``; ``answer_next``: the answerer will run on one of them."""
         opts, duration = q.options, q.result.duration
         windows = [spans.zoom_window(span, duration, opts.verifier_min_span) for span in candidates]
         bounds = [bound for _, bound in windows]
+        if not windows:
+            return []
         if q.feeder is None:
             clips = [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows]
         else:
@@ -269,7 +274,7 @@ class VideoMindAgent:
             clips = [self._clip(q, opts.verifier_budget, *windows[0][0])[0]]
             q.feeder.prefetch(opts.verifier_budget, [window for window, _ in windows])
             clips += [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows[1:]]
-            if opts.use_answerer:
+            if answer_next:
                 answer_windows = [self._answer_window(q, span) for span in candidates]
                 q.feeder.prefetch(opts.answerer_budget, answer_windows, speculative=True)
         return self.backend.verify(clips, prompts.verifier_prompt(text_query), bounds)

@@ -1,6 +1,6 @@
 """The grounder's timestamp decoder: pooled frame states + a ``<|reg|>`` query state -> ranked moments.
 
-What it computes (REFERENCE.md s.3; docs/GROUNDING_HEAD.md has the long version):
+What it computes (REFERENCE.md s.3; docs/GROUNDING_HEAD.md has the long version; layers in ``head_layers.py``):
 
 1. ``pool_frames``: the LLM's pre-final-norm states of the T*W visual tokens -> one vector per temporal token.
 2. ``fuse``: LayerNorm+Linear projections to D=256, modality embeddings, a normalised sine position code on
@@ -30,10 +30,18 @@ from torch import nn
 from videomind.errors import UserInputError
 from videomind.model import losses
 from videomind.model.grounding_targets import POINT_POSITION, POINT_STRIDE, assign_targets, point_table
+from videomind.model.head_layers import (
+    ACTIVATIONS,
+    ConvHead,
+    ConvPyramid,
+    Embedding,
+    FusionLayer,
+    Scale,
+    positional_encoding,
+)
 from videomind.spans import NMS_IOU_THRESHOLD, NMS_TOP_K, temporal_nms
 
 FRAME_POOLING_MODES = ("mean", "mean_max")
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU}
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,8 @@ class TimestampDecoderConfig:
             raise ValueError(
                 f"frame_pooling must be one of {FRAME_POOLING_MODES}, got {self.frame_pooling!r}"
             )
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.dims % self.num_heads:
             raise ValueError(f"dims ({self.dims}) must be divisible by num_heads ({self.num_heads})")
         if len(self.regression_ranges) != len(self.strides):
@@ -121,154 +129,6 @@ class DecodedSpans:
     # suppressed rows stay in place with score 0, as in the official decoder
 
 
-# ------------------------------------------------------------------------------------------- building blocks
-class _Transpose(nn.Module):
-    """Swap the time and channel axes (conv layers want channels first)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.transpose(-1, -2)
-
-
-class _Embedding(nn.Module):
-    """A learnable vector added to every token (modality embedding); parameter name ``weights``."""
-
-    def __init__(self, dims: int) -> None:
-        super().__init__()
-        self.weights = nn.Parameter(torch.empty(1, 1, dims))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.weights
-
-
-class _DropPath(nn.Module):
-    """Drop a whole residual branch per sample with probability ``p`` (training only), rescaling the rest."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p <= 0:
-            return x
-        keep = 1.0 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
-        return x * mask / keep
-
-
-class _Attention(nn.Module):
-    """Multi-head self-attention: separate q / k / v / output (``m``) projections, key-padding mask."""
-
-    def __init__(self, dims: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.q, self.k, self.v, self.m = (nn.Linear(dims, dims) for _ in range(4))
-
-    def forward(self, x: torch.Tensor, key_valid: torch.Tensor | None) -> torch.Tensor:
-        b, n, d = x.shape
-        q, k, v = (
-            proj(x).view(b, n, self.heads, d // self.heads).transpose(1, 2)
-            for proj in (self.q, self.k, self.v)
-        )
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d // self.heads)
-        if key_valid is not None:
-            scores = scores + torch.where(key_valid, 0.0, -math.inf).to(scores.dtype)[:, None, None, :]
-        out = scores.softmax(dim=-1) @ v
-        return self.m(out.transpose(1, 2).reshape(b, n, d))
-
-
-class _FeedForward(nn.Module):
-    def __init__(self, dims: int, ratio: int, act: type[nn.Module]) -> None:
-        super().__init__()
-        self.mapping = nn.Sequential(nn.Linear(dims, dims * ratio), act(), nn.Linear(dims * ratio, dims))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mapping(x)
-
-
-class _FusionLayer(nn.Module):
-    """Pre-norm transformer encoder layer: x + DropPath(MHA(LN(x))), then x + DropPath(FFN(LN(x)))."""
-
-    def __init__(self, config: TimestampDecoderConfig) -> None:
-        super().__init__()
-        act = _ACTIVATIONS[config.activation]
-        self.self_att = _Attention(config.dims, config.num_heads)
-        self.self_att_norm = nn.LayerNorm(config.dims, eps=config.layer_norm_eps)
-        self.ffn = _FeedForward(config.dims, config.ffn_ratio, act)
-        self.ffn_norm = nn.LayerNorm(config.dims, eps=config.layer_norm_eps)
-        self.drop_path = _DropPath(config.drop_path)
-
-    def forward(self, x: torch.Tensor, key_valid: torch.Tensor | None) -> torch.Tensor:
-        x = x + self.drop_path(self.self_att(self.self_att_norm(x), key_valid))
-        return x + self.drop_path(self.ffn(self.ffn_norm(x)))
-
-
-class _ConvPyramid(nn.Module):
-    """Level with stride 2**p = p x [Conv1d(k=2, s=2) -> LayerNorm -> act] applied to the video tokens."""
-
-    def __init__(self, config: TimestampDecoderConfig) -> None:
-        super().__init__()
-        act, d = _ACTIVATIONS[config.activation], config.dims
-        self.blocks = nn.ModuleList()
-        for stride in config.strides:
-            if stride == 1:
-                self.blocks.append(act())
-                continue
-            layers: list[nn.Module] = []
-            for _ in range(int(math.log2(stride))):
-                layers += [
-                    _Transpose(),
-                    nn.Conv1d(d, d, 2, stride=2),
-                    _Transpose(),
-                    nn.LayerNorm(d, config.layer_norm_eps),
-                    act(),
-                ]
-            self.blocks.append(nn.Sequential(*layers))
-
-
-class _ConvHead(nn.Module):
-    """Conv1d(k=3) -> act -> Conv1d(k=3) over time, shared by all levels; ``(B, L, D) -> (B, L, out)``."""
-
-    def __init__(self, dims: int, out_dims: int, act: type[nn.Module], kernel: int = 3) -> None:
-        super().__init__()
-        pad = kernel // 2
-        self.module = nn.Sequential(
-            _Transpose(), nn.Conv1d(dims, dims, kernel, padding=pad), act(),
-            nn.Conv1d(dims, out_dims, kernel, padding=pad), _Transpose(),
-        )  # fmt: skip
-
-    def forward(self, x: torch.Tensor, inside: torch.Tensor | None = None) -> torch.Tensor:
-        """``inside`` ``(B, L)`` marks each row's real positions; the hidden activations outside are zeroed so
-        the second convolution sees the same zero padding as for the row alone."""
-        hidden = self.module[2](self.module[1](self.module[0](x)))
-        if inside is not None:
-            hidden = hidden * inside[:, None, :].to(hidden.dtype)
-        return self.module[4](self.module[3](hidden))
-
-
-class _Scale(nn.Module):
-    """One learnable multiplier per pyramid level (``coef.scale``)."""
-
-    def __init__(self, levels: int) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(levels))
-
-
-def positional_encoding(lengths: torch.Tensor, max_len: int, config: TimestampDecoderConfig) -> torch.Tensor:
-    """Normalised interleaved sin/cos code ``(B, max_len, D)`` float32; positions 1..T scaled to (0, 2*pi].
-
-    Channel 2k is ``sin(p_hat / f)``, channel 2k+1 ``cos(p_hat / f)`` with ``f = temperature ** (2k / D)`` and
-    ``p_hat = p / (T + eps) * scale``. Rows past a sample's length are zero.
-    """
-    device = lengths.device
-    position = torch.arange(1, max_len + 1, device=device)[None].float()
-    normed = position / (lengths[:, None].float() + config.pe_eps) * config.pe_scale  # (B, L)
-    channel = torch.arange(config.dims, device=device)
-    freq = config.pe_temperature ** (channel // 2 * 2 / config.dims)
-    angle = normed[..., None] / freq  # (B, L, D)
-    pe = torch.stack((angle[..., 0::2].sin(), angle[..., 1::2].cos()), dim=-1).flatten(start_dim=2)
-    return pe * (position <= lengths[:, None]).unsqueeze(-1)
-
-
 def candidate_rows(
     points: torch.Tensor, logits: torch.Tensor, coords: torch.Tensor, num_steps: int
 ) -> torch.Tensor:
@@ -288,7 +148,7 @@ class TimestampDecoder(nn.Module):
         super().__init__()
         self.config = config = config or TimestampDecoderConfig()
         self.hidden_size = hidden_size
-        d, act = config.dims, _ACTIVATIONS[config.activation]
+        d, act = config.dims, ACTIVATIONS[config.activation]
         self.vis_proj = nn.Sequential(
             nn.LayerNorm(hidden_size, eps=config.layer_norm_eps), nn.Linear(hidden_size, d)
         )
@@ -296,13 +156,13 @@ class TimestampDecoder(nn.Module):
             nn.LayerNorm(hidden_size, eps=config.layer_norm_eps), nn.Linear(hidden_size, d)
         )
         self.vis_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
-        self.vis_fuse = nn.ModuleList(_FusionLayer(config) for _ in range(config.num_fusion_layers))
-        self.vis_emb = _Embedding(d)
-        self.reg_emb = _Embedding(d)
-        self.pyramid = _ConvPyramid(config)
-        self.class_head = _ConvHead(d, 1, act)
-        self.coord_head = _ConvHead(d, 2, act)
-        self.coef = _Scale(len(config.strides))
+        self.vis_fuse = nn.ModuleList(FusionLayer(config) for _ in range(config.num_fusion_layers))
+        self.vis_emb = Embedding(d)
+        self.reg_emb = Embedding(d)
+        self.pyramid = ConvPyramid(config)
+        self.class_head = ConvHead(d, 1, act)
+        self.coord_head = ConvHead(d, 2, act)
+        self.coef = Scale(len(config.strides))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
