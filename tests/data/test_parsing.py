@@ -393,7 +393,9 @@ def test_videomme_parquet_gives_the_same_samples_as_its_jsonl_export(tmp_path):
 
     bq.videomme(tmp_path)
     from_jsonl = get_source("videomme", tmp_path).load("test")
-    pq.write_table(pa.Table.from_pylist(bq.videomme_rows()), tmp_path / "videomme" / "test-00000-of-00001.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(bq.videomme_rows()), tmp_path / "videomme" / "test-00000-of-00001.parquet"
+    )
     (tmp_path / "videomme" / "test-00000-of-00001.jsonl").unlink()
     assert get_source("videomme", tmp_path).load("test") == from_jsonl
 
@@ -417,7 +419,9 @@ def test_numeric_options_are_read_as_text(tmp_path):
 
 def test_verifying_reads_a_folder_of_json_files(tmp_path):
     bq.verifying(tmp_path)
-    folder = tmp_path / "verifying" / "verifying_didemo_2b.json"  # the official loader accepts a folder so named
+    folder = (
+        tmp_path / "verifying" / "verifying_didemo_2b.json"
+    )  # the official loader accepts a folder so named
     data = (tmp_path / "verifying" / "verifying_didemo_2b.json").read_text()
     folder.unlink()
     folder.mkdir()
