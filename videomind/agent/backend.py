@@ -57,10 +57,12 @@ class GroundOutput:
     )  # [start, end, score] normalised to the video, best first; None = no <|reg|>
 
 
-# Patches per vision-tower call for streamed clips. Medium bench on one CPU thread: 64 grounder frames (240 patches
-# per frame pair) took 2.63-2.69 s in calls of 4-16 frames vs 3.00 s in calls of 32; 32 answerer frames (1,008 per
-# pair) 6.82-6.89 s in calls of 2-4 frames vs 7.73 s in one call. About 2,000 patches is the sweet spot of both.
-VISION_PATCHES_PER_CALL = 2048
+# Patches per vision-tower call for streamed clips. Medium bench, 64 grounder frames (240 patches per frame pair) /
+# 32 answerer frames (1,008 per pair), seconds by frames per call:
+#   one CPU thread:  grounder 4-16 frames 2.63-2.69, 32 frames 3.00;  answerer 2 frames 6.82, 4 6.89, 32 7.73
+#   two threads:     grounder 8 frames 1.42, 16 1.52, 32 1.71;        answerer 2 frames 3.60, 4 3.69, 32 4.06
+# About 1,000 patches per call is at or near the best of every case.
+VISION_PATCHES_PER_CALL = 1024
 
 
 class Backend(Protocol):

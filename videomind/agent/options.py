@@ -20,7 +20,7 @@ VERIFIER_MIN_SPAN = 2.0  # seconds: candidates are widened to this before the zo
 MAX_NEW_TOKENS = 256
 ANSWER_STYLES = ("mcq", "options", "direct", "demo")
 # Frames per piece the fast agent's feeder hands to the model: the unit decoding overlaps with (the backend
-# splits pieces further into vision-tower calls of about 2,000 patches, see backend.VISION_PATCHES_PER_CALL).
+# splits pieces further into vision-tower calls of about 1,000 patches, see backend.VISION_PATCHES_PER_CALL).
 STREAM_CHUNK_FRAMES = 16
 
 
