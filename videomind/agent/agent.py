@@ -16,7 +16,7 @@ from pathlib import Path
 
 from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend
-from videomind.agent.feeder import FrameFeeder, decode_ahead_pays_off
+from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled
 from videomind.agent.options import AgentOptions
 from videomind.agent.parsing import parse_plan
 from videomind.data.constants import AnswerCrop
@@ -220,11 +220,7 @@ class VideoMindAgent:
 
     def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
         path = str(video)
-        ahead = opts.fast and (
-            opts.decode_ahead
-            if opts.decode_ahead is not None
-            else decode_ahead_pays_off(getattr(self.backend, "device", None))
-        )
+        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, getattr(self.backend, "device", None))
         # Decoding ahead runs beside the model on the core it leaves free: one FFmpeg thread, not one per core.
         reader = stack.enter_context(self._opener()(path, **({"num_threads": 1} if ahead else {})))
         total = float(duration) if duration is not None else float(reader.duration)

@@ -45,6 +45,11 @@ def decode_ahead_pays_off(device: torch.device | str | None) -> bool:
     return torch.get_num_threads() < (os.cpu_count() or 1)
 
 
+def decode_ahead_enabled(option: bool | None, device: torch.device | str | None) -> bool:
+    """``AgentOptions.decode_ahead`` resolved: the option when it is set, else ``decode_ahead_pays_off(device)``."""
+    return option if option is not None else decode_ahead_pays_off(device)
+
+
 class FrameStream:
     """The frames of one planned clip, as consecutive uint8 ``(n, 3, H, W)`` pieces; iterate it once.
 

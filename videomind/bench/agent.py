@@ -306,7 +306,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from videomind.agent import AgentOptions, GenerationSettings, VideoMindAgent
     from videomind.agent.backend import ModelBackend
-    from videomind.agent.feeder import decode_ahead_pays_off
+    from videomind.agent.feeder import decode_ahead_enabled
     from videomind.bench.common import SHAPES, build_model, machine_info, parameter_summary
     from videomind.bench.decode import ensure_video
 
@@ -354,7 +354,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "planner": bool(args.planner),
         "repeat": max(1, args.repeat),
         "threads": torch_threads(),
-        "decode_ahead": ahead if ahead is not None else decode_ahead_pays_off(model.device),
+        "decode_ahead": decode_ahead_enabled(ahead, model.device),
         "stream_chunk_frames": options.stream_chunk_frames,
         "modes": {"ours": ours, "baseline": baseline},
         "ratios": rates,
