@@ -25,27 +25,27 @@ $(STAMP): pyproject.toml
 	touch $@
 
 test: setup
-	$(BIN)/ruff check videomind tests
+	$(BIN)/ruff check videomind tests recipes
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ask: setup
 	$(BIN)/videomind ask $(EXAMPLE_VIDEO) "$(EXAMPLE_QUESTION)" --options $(EXAMPLE_OPTIONS)
 
 lint: setup
-	$(BIN)/ruff check videomind tests
-	$(BIN)/ruff format --check videomind tests
+	$(BIN)/ruff check videomind tests recipes
+	$(BIN)/ruff format --check videomind tests recipes
 
 format: setup
-	$(BIN)/ruff format videomind tests
-	$(BIN)/ruff check --fix videomind tests
+	$(BIN)/ruff format videomind tests recipes
+	$(BIN)/ruff check --fix videomind tests recipes
 
 # The embedded tiny model: synthetic data, vision warm-up, base, the three roles, combine, embed (about 1 h on 2 CPU
 # cores), then the measurement reported in docs/TINY_MODEL.md, and the model card again with the results.
 ABLATE_LIMITS := --grounding 200 --mcq 200 --qa 60 --planning 200
 tiny-model: setup
-	$(BIN)/python -m videomind.train.tiny_recipe --work runs/tiny-recipe
+	$(BIN)/python -m recipes.tiny_model --work runs/tiny-recipe
 	$(BIN)/videomind eval ablate --data-root runs/tiny-recipe/data --out runs/tiny-recipe/ablation $(ABLATE_LIMITS)
-	$(BIN)/python -m videomind.train.tiny_recipe --work runs/tiny-recipe --stages embed
+	$(BIN)/python -m recipes.tiny_model --work runs/tiny-recipe --stages embed
 
 clean-venv:
 	rm -rf $(VENV)

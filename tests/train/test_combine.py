@@ -78,7 +78,7 @@ def test_cli_trains(synth_root, tmp_path, capsys):
 
 
 def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
-    from videomind.train import tiny_recipe
+    from recipes import tiny_model as tiny_recipe
 
     work = tmp_path / "work"
     (work / "runs").mkdir(parents=True)
@@ -113,7 +113,7 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
 
 def test_verifier_data_holds_the_grounders_candidates_and_resumes(runs, synth_root, tmp_path):
     from videomind.data.roles import verifying_samples_from_predictions
-    from videomind.train import tiny_recipe
+    from recipes import tiny_model as tiny_recipe
 
     work = tmp_path / "work"
     (work / "runs").mkdir(parents=True)

@@ -8,16 +8,13 @@ classification from the mean and max of the clip's merged visual tokens. It take
 stages that follow start from features that already separate the shapes. Not part of the official recipe (the
 real Qwen2-VL arrives pretrained).
 
-``python -m videomind.train.vision_warmup configs/train/tiny_vision.yaml --data data/synthetic``
+The command-line stage is the recipe ``python -m recipes.vision_warmup configs/train/tiny_vision.yaml``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import random
-import time
 from pathlib import Path
 
 import torch
@@ -119,55 +116,3 @@ def probe_accuracy(model, probe: Probe, clips, labels, batch: int = 128) -> dict
         "recall": 100 * hits / max(truth.sum().item(), 1),
         "precision": 100 * hits / max(predicted.sum().item(), 1),
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    from videomind.train.config import load_config
-    from videomind.train.saving import save_base_run
-    from videomind.train.setup import prepare_model
-
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("config", type=Path, help="the preset (configs/train/tiny_vision.yaml)")
-    parser.add_argument(
-        "--data", type=Path, default=Path("data/synthetic"), help="a `videomind synth make` folder"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="the base folder written (default: train.output_dir)"
-    )
-    parser.add_argument(
-        "--videos", type=int, default=500, help="training videos to cut one-second clips from"
-    )
-    parser.add_argument("--steps", type=int, default=None, help="default: train.max_steps")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    config = load_config(args.config)
-    out = args.out or Path(config.train.output_dir)
-    steps = args.steps or config.train.max_steps
-    torch.manual_seed(config.train.seed)
-    prepared = prepare_model(config.model)
-    model, processor = prepared.model, prepared.processor
-    started = time.perf_counter()
-    clips, labels = load_clips(args.data, "train", args.videos, processor)
-    test_clips, test_labels = load_clips(args.data, "test", 100, processor)
-    log.info("%d training clips, %d held-out clips (%.0f s to decode)", len(clips), len(test_clips),
-             time.perf_counter() - started)  # fmt: skip
-    curve, probe = train_vision(
-        model, clips, labels, steps, config.train.batch_size, config.train.learning_rate, config.train.seed
-    )
-    held_out = probe_accuracy(model, probe, test_clips, test_labels)
-    log.info("held-out: %s", held_out)
-    save_base_run(model, processor, out)
-    report = {
-        "held_out": held_out,
-        "loss_every_100_steps": curve[::100],
-        "seconds": time.perf_counter() - started,
-    }
-    (out / "vision_warmup.json").write_text(json.dumps(report, indent=2) + "\n")
-    log.info("wrote %s (%.0f s)", out, report["seconds"])
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -4,7 +4,7 @@ Stages (each can be run alone with ``--stages``; finished stages are skipped whe
 
 1. ``data``: ``videomind synth make`` — 2000 training and 200 test videos of the "medium" world;
 2. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips
-   (configs/train/tiny_vision.yaml, ``videomind.train.vision_warmup``);
+   (configs/train/tiny_vision.yaml, ``recipes.vision_warmup``);
 3. ``base``: the whole model trained on language tasks (configs/train/tiny_base.yaml): short clip descriptions,
    dense captions, timing and multiple-choice answering on evidence crops; this is also the answerer;
 4. ``grounder`` / ``verifier`` / ``planner``: the LoRA roles on top of it (configs/train/tiny_<role>.yaml); before
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 STAGES = ("data", "vision", "base", "grounder", "verifier_data", "verifier", "planner", "combine", "embed")
 ROLES = ("grounder", "verifier", "planner")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ASSET = REPO / "videomind" / "assets" / "tiny"
 # What the embedded model's agent uses by default (read by videomind.agent.default_options_for): the frame budgets
 # it was trained with and the synthetic world's rounding unit and answer crop.
@@ -78,11 +79,13 @@ def stage_vision(work: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "videomind.train.vision_warmup",
+        "recipes.vision_warmup",
         str(REPO / "configs" / "train" / "tiny_vision.yaml"),
     ]
     log.info("$ %s", " ".join(command[1:]))
-    subprocess.run(command, cwd=work, check=True)
+    # The recipes package lives beside the library, not in it: make it importable from the work folder.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    subprocess.run(command, cwd=work, check=True, env=env)
 
 
 GROUNDER_PREDICTIONS = Path("runs") / "tiny-grounder" / "train_predictions.jsonl"
