@@ -84,7 +84,10 @@ def stage_vision(work: Path) -> None:
     ]
     log.info("$ %s", " ".join(command[1:]))
     # The recipes package lives beside the library, not in it: make it importable from the work folder.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     subprocess.run(command, cwd=work, check=True, env=env)
 
 
