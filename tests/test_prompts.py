@@ -53,3 +53,9 @@ def test_planner_targets():
     assert '"value": "q"' in prompts.planner_target(2, "q", "the dog")
     with pytest.raises(ValueError):
         prompts.planner_target(5, "q", None)
+
+
+def test_clean_query_and_question():
+    assert prompts.clean_query("  A red   circle moves.  ") == "A red circle moves"
+    assert prompts.clean_query("..dots.. ") == "dots"
+    assert prompts.clean_question(" What\n is  it? ") == "What is it?"

@@ -75,12 +75,6 @@ def test_fallback_spans():
     assert spans.fallback_spans(60.0, with_verifier=True) == [(0, 20), (10, 30), (20, 40), (30, 50), (40, 60)]
 
 
-def test_clean_query_and_question():
-    assert spans.clean_query("  A red   circle moves.  ") == "A red circle moves"
-    assert spans.clean_query("..dots.. ") == "dots"
-    assert spans.clean_question(" What\n is  it? ") == "What is it?"
-
-
 def test_round_to_unit():
     assert spans.round_to_unit(3.26, 0.1) == pytest.approx(3.3)
     assert spans.round_to_unit(5.0, 2.0) == 4.0  # banker's rounding of 2.5, as Python's round

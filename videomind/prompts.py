@@ -1,11 +1,14 @@
 """Role prompts (interface constants of the released checkpoints, reproduced verbatim) and pure message builders.
 
 The constants are Python format strings with one ``{}`` slot. Their typos ("answer" in the plan list, "potentialy")
-are part of what the released weights were trained on: do not edit them.
+are part of what the released weights were trained on: do not edit them. Beside them: the verifier's segment-token
+layout (``insert_segment_tokens``) and the official text cleaning of queries and questions (``clean_query``,
+``clean_question``), all pure functions of their inputs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from string import ascii_uppercase
 from typing import Any
@@ -134,3 +137,38 @@ def planner_target(route: int, question: str, query: str | None) -> str:
 def video_message(text: str, video: Any = None) -> list[dict[str, Any]]:
     """A single user turn holding [video element, text element], the layout every role uses."""
     return [{"role": "user", "content": [{"type": "video", "video": video}, {"type": "text", "text": text}]}]
+
+
+# The verifier's input layout: segment tokens inserted among the visual tokens (REFERENCE.md s.4.3).
+def insert_segment_tokens(
+    ids: list[int],
+    vision_start: int,
+    num_steps: int,
+    tokens_per_step: int,
+    bounds: tuple[float, float],
+    seg_start: int,
+    seg_end: int,
+) -> list[int]:
+    """The verifier's input: ``<|seg_start|>`` before the visual tokens of step ``round(ss*T)`` and ``<|seg_end|>``
+    after those of step ``round(se*T) - 1`` (Python rounding, clamped to [0, T]; REFERENCE.md s.4.3)."""
+    ss, se = bounds
+    k_s = min(max(round(ss * num_steps), 0), num_steps)
+    k_e = min(max(round(se * num_steps), 0), num_steps)
+    if k_s > k_e:
+        raise ValueError(f"segment start step {k_s} is after its end step {k_e}")
+    b = ids.index(vision_start)
+    out = list(ids)
+    out.insert(b + 1 + k_s * tokens_per_step, seg_start)
+    out.insert(b + 2 + k_e * tokens_per_step, seg_end)
+    return out
+
+
+# Text cleaning applied to queries and questions before they enter a prompt (REFERENCE.md s.6.1).
+def clean_query(query: str) -> str:
+    """The reference ``parse_query``: collapse whitespace, strip, strip dots at both ends, strip again."""
+    return re.sub(r"\s+", " ", query).strip().strip(".").strip()
+
+
+def clean_question(question: str) -> str:
+    """The reference ``parse_question``: collapse whitespace and strip."""
+    return re.sub(r"\s+", " ", question).strip()

@@ -9,7 +9,6 @@ metrics replace non-finite values by 0.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import torch
@@ -133,16 +132,6 @@ def fallback_spans(duration: float, with_verifier: bool) -> list[tuple[float, fl
     if not with_verifier:
         return [(0.0, float(duration))]
     return [(i * duration / 6, (i + 2) * duration / 6) for i in range(5)]
-
-
-def clean_query(query: str) -> str:
-    """The reference ``parse_query``: collapse whitespace, strip, strip dots at both ends, strip again."""
-    return re.sub(r"\s+", " ", query).strip().strip(".").strip()
-
-
-def clean_question(question: str) -> str:
-    """The reference ``parse_question``: collapse whitespace and strip."""
-    return re.sub(r"\s+", " ", question).strip()
 
 
 def is_finite_span(span: Sequence[float]) -> bool:

@@ -6,8 +6,7 @@ from safetensors.torch import load_file
 
 from tests.conftest import ORACLE, load_expected
 from videomind.agent.backend import ClipInput, ModelBackend
-from videomind.model.segments import insert_segment_tokens
-from videomind.prompts import verifier_prompt
+from videomind.prompts import insert_segment_tokens, verifier_prompt
 
 CASES = ["verifier_A", "verifier_B"]
 

@@ -13,10 +13,7 @@ from videomind.data.collator import IGNORE_INDEX, Collator, encode_example, find
 from videomind.data.roles import grounding_example, planning_example, verifying_example
 from videomind.errors import DataError
 from videomind.model.processor import VideoMindProcessor
-from videomind.model.templates import get_template
 from videomind.records import Sample
-
-CHATML = get_template("chatml")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +47,7 @@ def test_labels_of_a_hand_checked_grounder_item(tiny_processor):
     proc = tiny_processor
     ex = grounding_example(Sample(id="g", source="t", video="v", duration=8.0, query="the red circle",
                                   spans=[(2.0, 4.0)]))  # fmt: skip
-    item = encode_example(ex, frames(4), proc, CHATML, rng=random.Random(0))
+    item = encode_example(ex, frames(4), proc, rng=random.Random(0))
     ids, labels = item["input_ids"].tolist(), item["labels"].tolist()
     tok = proc.tokenizer
     header = tok.encode("<|im_start|>assistant\n", add_special_tokens=False)
@@ -79,7 +76,7 @@ def test_grounder_item_equals_the_official_training_input(oracle_processor):
     s = Sample(
         id="o", source="t", video="v", duration=meta["duration"], query=meta["query"], spans=meta["span"]
     )
-    item = encode_example(grounding_example(s), inputs["video_frames_uint8"], oracle_processor, CHATML,
+    item = encode_example(grounding_example(s), inputs["video_frames_uint8"], oracle_processor,
                           rng=random.Random(0))  # fmt: skip
     assert torch.equal(item["input_ids"], inputs["input_ids"][0])
     assert torch.equal(item["labels"], inputs["labels"][0])
@@ -99,7 +96,7 @@ def test_verifier_item_matches_the_official_input_and_ignores_segment_tokens(ora
                spans=[meta["candidate"]], extra={"candidate": meta["candidate"]})  # fmt: skip
     ex = verifying_example(s)
     assert ex.window == tuple(meta["window_s1e1"]) and ex.segment == (meta["ss"], meta["se"])
-    item = encode_example(ex, inputs["video_frames_uint8"], oracle_processor, CHATML)
+    item = encode_example(ex, inputs["video_frames_uint8"], oracle_processor)
     ids, labels = item["input_ids"].tolist(), item["labels"].tolist()
     official = inputs["input_ids"][0].tolist()
     assert ids[: len(official)] == official
@@ -115,9 +112,9 @@ def test_verifier_item_matches_the_official_input_and_ignores_segment_tokens(ora
 def test_collator_right_pads_and_carries_grounder_targets(tiny_processor):
     proc = tiny_processor
     g = encode_example(grounding_example(Sample(id="g", source="t", video="v", duration=8.0, query="a b",
-                                                spans=[(0.0, 8.0)])), frames(4), proc, CHATML)  # fmt: skip
+                                                spans=[(0.0, 8.0)])), frames(4), proc)  # fmt: skip
     p = encode_example(planning_example(Sample(id="p", source="t", video="v", question="What happens here?",
-                                               extra={"route": 4})), frames(8), proc, CHATML)  # fmt: skip
+                                               extra={"route": 4})), frames(8), proc)  # fmt: skip
     batch = Collator(proc)([g, p])
     lg, lp = len(g["input_ids"]), len(p["input_ids"])
     length = max(lg, lp)
@@ -137,7 +134,7 @@ def test_collator_right_pads_and_carries_grounder_targets(tiny_processor):
 def test_collator_cuts_long_text_but_never_video(tiny_processor, caplog):
     proc = tiny_processor
     item = encode_example(planning_example(Sample(id="p", source="t", video="v", question="Why?",
-                                                  extra={"route": 4})), frames(4), proc, CHATML)  # fmt: skip
+                                                  extra={"route": 4})), frames(4), proc)  # fmt: skip
     vision_end = item["input_ids"].tolist().index(proc.vision_end_id)
     with caplog.at_level(logging.WARNING):
         batch = Collator(proc, max_length=vision_end + 5)([item])

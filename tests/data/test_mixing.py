@@ -17,7 +17,6 @@ from videomind.data.mixing import (
 )
 from videomind.data.roles import ExampleSettings, RoleExample
 from videomind.errors import DataError
-from videomind.model.templates import get_template
 from videomind.records import Sample
 from videomind.video.budget import FrameBudget
 
@@ -132,7 +131,7 @@ def test_role_dataset_encodes_grounding_and_verifying(synth, processor):
     mix += build_mix(
         [SourceSpec("synthetic", root=root, kind="verifying")], "verifier", SETTINGS, SampleFilter()
     )
-    ds = RoleDataset(mix, processor, get_template("chatml"), cache_mb=16)
+    ds = RoleDataset(mix, processor, cache_mb=16)
     g = ds[0]
     assert g["video_grid_thw"][0, 0] * 4 == (g["input_ids"] == processor.video_token_id).sum()
     assert len(g["saliency"]) == int(g["video_grid_thw"][0, 0]) and "timestamps" in g
@@ -153,12 +152,12 @@ def test_cached_clips_are_served_without_the_video(synth, processor, tmp_path):
     shutil.copy(next((synth / "videos").glob("*.mp4")), video)
     example = RoleExample(id="c", task="planning", video=str(video), prompt="p", response='[{"type": "answerer"}]',
                           budget=SMALL, duration=8.0)  # fmt: skip
-    ds = RoleDataset([example], processor, get_template("chatml"), cache_mb=4, max_retries=0)
+    ds = RoleDataset([example], processor, cache_mb=4, max_retries=0)
     first = ds[0]
     video.unlink()
     assert torch.equal(ds[0]["pixel_values_videos"], first["pixel_values_videos"])
     with pytest.raises(DataError):
-        RoleDataset([example], processor, get_template("chatml"), max_retries=0)[0]  # no cache: must read
+        RoleDataset([example], processor, max_retries=0)[0]  # no cache: must read
 
 
 def test_role_dataset_retries_unreadable_videos(synth, processor, tmp_path):
@@ -169,11 +168,11 @@ def test_role_dataset_retries_unreadable_videos(synth, processor, tmp_path):
     broken = RoleExample(id="bad", task="grounding", video=str(tmp_path / "missing.mp4"), prompt="p",
                          response="The relevant moment happens in <|reg|>.", budget=SMALL, duration=8.0,
                          spans=((1.0, 2.0),), data_type="grounding")  # fmt: skip
-    ds = RoleDataset([broken] + good[:2], processor, get_template("chatml"), max_retries=10, seed=0)
+    ds = RoleDataset([broken] + good[:2], processor, max_retries=10, seed=0)
     item = ds[0]  # falls back to a readable example of the same data type
     assert item["input_ids"].numel() > 0
     with pytest.raises(DataError, match="bad"):
-        RoleDataset([broken], processor, get_template("chatml"), max_retries=2)[0]
+        RoleDataset([broken], processor, max_retries=2)[0]
 
 
 def test_pairwise_groups_are_whole_chunks():

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from videomind.data import get_source, list_sources
-from videomind.data.constants import dataset_constants
 from videomind.errors import UserInputError
-from videomind.eval.benchmarks import BENCHMARKS, get_benchmark, list_benchmarks
+from videomind.eval.benchmarks import BENCHMARKS, dataset_constants, get_benchmark, list_benchmarks
 from videomind.records import Role
 from videomind.video.budget import GROUNDER_BUDGET, VERIFIER_BUDGET
 
@@ -66,3 +65,22 @@ def test_docs_table_lists_every_benchmark_with_its_split():
         assert name in rows, f"docs/EVALUATION.md has no row for {name}"
         assert f"`{b.source}` / `{b.split}`" in rows[name]
         assert f"| {b.metrics.family} |" in rows[name]
+
+
+def test_agent_options_keep_the_models_answerer_budget_unless_the_dataset_overrides_it():
+    """The official rule (REFERENCE.md s.6): Video-MME and MVBench set their own answerer budget; every other
+    benchmark keeps the model's (a tiny model's small budget must survive), with the dataset's unit and crop."""
+    from videomind.agent import AgentOptions
+    from videomind.eval.predict import agent_options
+    from videomind.video.budget import FrameBudget
+
+    model_budget = FrameBudget.from_tokens(fps=2.0, max_frames=8, min_tokens=4, max_tokens=16)
+    base = AgentOptions(answerer_budget=model_budget)
+    rextime = agent_options(get_benchmark("rextime"), base)
+    assert rextime.answerer_budget == model_budget
+    assert (rextime.round_unit, rextime.answer_crop.min_len) == (1.0, 64.0)
+    videomme = agent_options(get_benchmark("videomme"), base)
+    assert videomme.answerer_budget == dataset_constants("videomme").answerer_budget != model_budget
+    assert videomme.answer_crop.min_ratio == 0.8
+    charades = agent_options(get_benchmark("charades_sta"), base)
+    assert (charades.use_answerer, charades.use_verifier, charades.round_unit) == (False, True, 0.1)

@@ -15,7 +15,7 @@ from videomind.model.grounding_head import (
     candidate_rows,
     positional_encoding,
 )
-from videomind.model.grounding_targets import point_table
+from videomind.model.point_targets import point_table
 
 HEAD_FILE = ORACLE / "tiny-videomind" / "pytorch_model.safetensors"
 PREFIX = "base_model.model."

@@ -112,8 +112,8 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
 
 
 def test_verifier_data_holds_the_grounders_candidates_and_resumes(runs, synth_root, tmp_path):
-    from videomind.data.roles import verifying_samples_from_predictions
     from recipes import tiny_model as tiny_recipe
+    from videomind.data.roles import verifying_samples_from_predictions
 
     work = tmp_path / "work"
     (work / "runs").mkdir(parents=True)

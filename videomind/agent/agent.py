@@ -17,9 +17,8 @@ from pathlib import Path
 from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend
 from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled
-from videomind.agent.options import AgentOptions
+from videomind.agent.options import AgentOptions, AnswerCrop
 from videomind.agent.parsing import parse_plan
-from videomind.data.constants import AnswerCrop
 from videomind.errors import UserInputError
 from videomind.records import AgentResult, AgentStep, Moment, Role
 from videomind.video import FrameBudget
@@ -152,7 +151,7 @@ class VideoMindAgent:
 
     def ground_step(self, q: _Query, query: str) -> None:
         opts, result = q.options, q.result
-        result.query = spans.clean_query(query)
+        result.query = prompts.clean_query(query)
         clip, view = self._clip(q, opts.grounder_budget)
         text = prompts.grounder_prompt(result.query)
         started = time.perf_counter()

@@ -15,7 +15,7 @@ import torch
 from videomind import prompts
 from videomind.agent.options import GenerationSettings
 from videomind.model.roles import roles_of, use_role
-from videomind.model.segments import insert_segment_tokens
+from videomind.prompts import insert_segment_tokens
 from videomind.records import Role
 
 if TYPE_CHECKING:  # pragma: no cover

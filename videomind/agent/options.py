@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from videomind.data.constants import DEFAULT_UNIT, AnswerCrop, dataset_constants
 from videomind.errors import UserInputError
 from videomind.video.budget import (
     ANSWERER_BUDGET,
@@ -15,6 +14,8 @@ from videomind.video.budget import (
     FrameBudget,
 )
 
+DEFAULT_UNIT = 0.001  # seconds: the official rounding of predicted timestamps unless a dataset sets its own
+DEFAULT_ANSWER_MIN_LEN = 32.0  # seconds: the answerer's clip is widened to at least this (REFERENCE.md s.6)
 VERIFIER_TOP_K = 5
 VERIFIER_MIN_SPAN = 2.0  # seconds: candidates are widened to this before the zoom-in
 MAX_NEW_TOKENS = 256
@@ -22,6 +23,17 @@ ANSWER_STYLES = ("mcq", "options", "direct", "demo")
 # Frames per piece the fast agent's feeder hands to the model: the unit decoding overlaps with (the backend
 # splits pieces further into vision-tower calls of about 1,000 patches, see backend.VISION_PATCHES_PER_CALL).
 STREAM_CHUNK_FRAMES = 16
+
+
+@dataclass(frozen=True)
+class AnswerCrop:
+    """Minimum length of the answerer's clip: ``min_ratio`` of the duration if set, else ``min_len`` seconds."""
+
+    min_len: float = DEFAULT_ANSWER_MIN_LEN
+    min_ratio: float | None = None
+
+    def min_length(self, duration: float) -> float:
+        return duration * self.min_ratio if self.min_ratio is not None else self.min_len
 
 
 @dataclass(frozen=True)
@@ -95,14 +107,6 @@ class AgentOptions:
         if unknown:
             raise UserInputError(f"unknown agent option(s) {unknown}; known: {sorted(known)}")
         return replace(self, **overrides)
-
-    @classmethod
-    def for_dataset(cls, name: str, **overrides: Any) -> AgentOptions:
-        """Options with a dataset's rounding unit, answer-crop rule and answerer budget (REFERENCE.md s.6, s.10)."""
-        constants = dataset_constants(name)
-        base = cls(round_unit=constants.unit, answer_crop=constants.answer_crop,
-                   answerer_budget=constants.answerer_budget)  # fmt: skip
-        return base.updated(**overrides)
 
     @classmethod
     def demo(cls, **overrides: Any) -> AgentOptions:

@@ -21,10 +21,9 @@ from typing import Any
 import torch
 
 from videomind.data.roles import RoleExample
+from videomind.data.span_targets import grounding_targets
 from videomind.errors import DataError
-from videomind.model.grounding_targets import grounding_targets
-from videomind.model.segments import insert_segment_tokens
-from videomind.model.templates import ConversationTemplate
+from videomind.prompts import insert_segment_tokens
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,6 @@ def encode_example(
     example: RoleExample,
     frames: torch.Tensor,
     processor,
-    template: ConversationTemplate,
     duration: float | None = None,
     rng: random.Random | None = None,
 ) -> dict[str, Any]:
@@ -74,7 +72,7 @@ def encode_example(
     num_steps = int(grid[0])
     if example.segment is not None:
         ids = _with_segment_tokens(ids, grid, processor, example.segment)
-    header = processor.tokenizer.encode(template.assistant_header, add_special_tokens=False)
+    header = processor.assistant_header_ids()
     labels = mask_labels(ids, header)
     item: dict[str, Any] = {
         "input_ids": torch.tensor(ids, dtype=torch.long),

@@ -171,14 +171,13 @@ class ClipCache:
 
 
 class RoleDataset(Dataset):
-    """Examples read and encoded on access. ``processor`` and ``template`` tokenise; frames come from
+    """Examples read and encoded on access. ``processor`` tokenises (with its conversation template); frames come from
     ``videomind.video.open_video`` (``cache_mb`` > 0 keeps sampled clips in memory, per worker)."""
 
-    def __init__(self, examples: Sequence[RoleExample], processor, template, max_retries: int = 10,
+    def __init__(self, examples: Sequence[RoleExample], processor, max_retries: int = 10,
                  seed: int = 0, cache_mb: float = 0.0, video_backend: str = "auto") -> None:  # fmt: skip
         self.examples = list(examples)
         self.processor = processor
-        self.template = template
         self.max_retries = max_retries
         self.seed = seed
         self.video_backend = video_backend
@@ -218,11 +217,11 @@ class RoleDataset(Dataset):
 
     def encode(self, example: RoleExample, rng: random.Random) -> dict[str, Any]:
         frames, duration = self.frames(example, rng)
-        return encode_example(example, frames, self.processor, self.template, duration, rng)
+        return encode_example(example, frames, self.processor, duration, rng)
 
     def frames(self, example: RoleExample, rng: random.Random) -> tuple[torch.Tensor, float]:
         """Sampled frames and the duration; a cached clip is returned without opening the video."""
-        from videomind.video.reader import open_video
+        from videomind.video.backends import open_video
 
         duration = example.duration or self._durations.get(example.video)
         if duration is not None and example.jitter <= 0:

@@ -28,8 +28,9 @@ from typing import Any
 
 from videomind import prompts
 from videomind.errors import DataError
+from videomind.prompts import clean_query, clean_question
 from videomind.records import Sample
-from videomind.spans import clean_query, clean_question, expand_span, temporal_iou, zoom_window
+from videomind.spans import expand_span, temporal_iou, zoom_window
 from videomind.video.budget import (
     ANSWERER_BUDGET,
     GROUNDER_BUDGET,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from videomind.prompts import clean_query
 from videomind.records import AgentResult, AgentStep, Moment, Role
-from videomind.spans import clean_query
 
 ROLE_TITLES = {
     Role.PLANNER: "Planner",

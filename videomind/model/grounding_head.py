@@ -29,7 +29,6 @@ from torch import nn
 
 from videomind.errors import UserInputError
 from videomind.model import losses
-from videomind.model.grounding_targets import POINT_POSITION, POINT_STRIDE, assign_targets, point_table
 from videomind.model.head_layers import (
     ACTIVATIONS,
     ConvHead,
@@ -39,6 +38,7 @@ from videomind.model.head_layers import (
     Scale,
     positional_encoding,
 )
+from videomind.model.point_targets import POINT_POSITION, POINT_STRIDE, assign_targets, point_table
 from videomind.spans import NMS_IOU_THRESHOLD, NMS_TOP_K, temporal_nms
 
 FRAME_POOLING_MODES = ("mean", "mean_max")
@@ -339,7 +339,7 @@ class TimestampDecoder(nn.Module):
         if empty:
             raise UserInputError(
                 f"queries {empty} have no positive point: their spans are shorter than one token; "
-                "build targets with grounding_targets(), which widens them"
+                "build targets with videomind.data.span_targets.grounding_targets(), which widens them"
             )
         sal, pos = self._saliency_batch(output, saliency, pos_clip)
         frame_valid = torch.arange(sal.shape[1], device=sal.device)[None] < output.lengths[:, None]

@@ -22,6 +22,7 @@ import torch
 from transformers import AutoTokenizer, PretrainedConfig, PreTrainedTokenizerBase
 
 from videomind.errors import CheckpointError
+from videomind.model.templates import ConversationTemplate, get_template
 from videomind.prompts import SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,11 @@ class VideoMindProcessor:
         tokenizer: PreTrainedTokenizerBase,
         vision: VisionSettings | None = None,
         chat_template: str | None = None,
+        conversation: ConversationTemplate | None = None,
     ) -> None:
         self.tokenizer = tokenizer
+        # How training finds the replies in a rendered conversation (the released config's ``conv_type``).
+        self.conversation = conversation or get_template("chatml")
         self.vision = vision or VisionSettings()
         self.chat_template = chat_template or tokenizer.chat_template
         if not self.chat_template:
@@ -156,6 +160,14 @@ class VideoMindProcessor:
             tokenize=False,
             add_generation_prompt=add_generation_prompt,
         )
+
+    def use_conversation(self, conv_type: str) -> None:
+        """Select the conversation template (``conv_type`` of the config) whose markers label masking uses."""
+        self.conversation = get_template(conv_type)
+
+    def assistant_header_ids(self) -> list[int]:
+        """Token ids that open an assistant reply: training supervises what follows the last of them."""
+        return self.tokenizer.encode(self.conversation.assistant_header, add_special_tokens=False)
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)

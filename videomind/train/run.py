@@ -139,7 +139,7 @@ def build_dataset(cfg: RunConfig, prepared: PreparedModel) -> RoleDataset:
     examples = build_mix(
         cfg.data.datasets, cfg.model.role, cfg.data.settings(), cfg.data.filter(), cfg.train.seed
     )
-    return RoleDataset(examples, prepared.processor, prepared.template, cfg.data.max_retries, cfg.train.seed,
+    return RoleDataset(examples, prepared.processor, cfg.data.max_retries, cfg.train.seed,
                        cfg.data.cache_mb, cfg.data.video_backend)  # fmt: skip
 
 

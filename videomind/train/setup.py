@@ -28,7 +28,6 @@ from videomind.model.hub import resolve_checkpoint
 from videomind.model.modeling import VideoMindModel
 from videomind.model.processor import VideoMindProcessor
 from videomind.model.roles import activate_role, add_role, role_lora_config, roles_of
-from videomind.model.templates import ConversationTemplate, get_template
 from videomind.train.config import TINY_BASE, ModelConfig
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ class PreparedModel:
 
     model: VideoMindModel
     processor: VideoMindProcessor
-    template: ConversationTemplate
     role: str
     base_model_path: str
     base_state: dict[str, torch.Tensor] | None = (
@@ -58,7 +56,6 @@ class PreparedModel:
 
 def prepare_model(cfg: ModelConfig) -> PreparedModel:
     """Build the model of ``cfg`` with exactly the role's parameters trainable."""
-    template = get_template(cfg.conv_type)
     dtype = resolve_dtype(cfg.dtype)
     base_state = None
     if cfg.base == TINY_BASE:
@@ -77,13 +74,14 @@ def prepare_model(cfg: ModelConfig) -> PreparedModel:
             recorded = cfg.base_model_path or cfg.base
     model.config.base_model_path = recorded
     model.config.conv_type = cfg.conv_type
+    processor.use_conversation(cfg.conv_type)
     model.config.model_name_or_path = cfg.base
     if cfg.role == "base":
         _train_everything(model, cfg.freeze_vision)
     else:
         _attach_role(model, cfg)
     log.info("trainable parameters: %s", trainable_summary(model))
-    return PreparedModel(model, processor, template, cfg.role, recorded, base_state)
+    return PreparedModel(model, processor, cfg.role, recorded, base_state)
 
 
 def portable_base_path(ckpt: Path, declared: str | None) -> str | None:

@@ -27,7 +27,7 @@ from videomind.video.errors import (
 )
 
 _LAZY = {
-    "open_video": "videomind.video.reader",
+    "open_video": "videomind.video.backends",
     "VideoReader": "videomind.video.reader",
     "Clip": "videomind.video.reader",
     "SamplePlan": "videomind.video.reader",
@@ -46,10 +46,11 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from videomind.video.backends import open_video
     from videomind.video.cache import FrameCache
     from videomind.video.compress import CompressReport, compress_video, compress_videos
     from videomind.video.probe import probe_duration
-    from videomind.video.reader import Clip, SamplePlan, VideoReader, open_video
+    from videomind.video.reader import Clip, SamplePlan, VideoReader
     from videomind.video.resize import resize_frames
     from videomind.video.sampling import (
         SamplingParams,

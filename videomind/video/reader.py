@@ -28,7 +28,6 @@ from videomind.video.sampling import sample_indices, sample_indices_by_time, sma
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "pyav", "decord")
 VFR_TOLERANCE_FRAMES = 0.5  # a frame off its constant-rate slot by more than this marks the video as VFR
 PREFETCH_CACHE_SHARE = 0.5  # prefetch only what fits in this share of the frame cache
 
@@ -234,22 +233,3 @@ def _place(out: torch.Tensor, chunk: list[tuple[int, np.ndarray]], slots: dict[i
     resized = resize_frames(batch, size)
     rows = [(pos, k) for k, (idx, _) in enumerate(chunk) for pos in slots[idx]]
     out[torch.tensor([p for p, _ in rows])] = resized[torch.tensor([k for _, k in rows])]
-
-
-def open_video(
-    path: str | Path, backend: str = "auto", num_threads: int = 0, cache: FrameCache | None = None
-) -> VideoReader:
-    """Open a video for sampling. ``backend``: "auto" (PyAV), "pyav" or "decord" (needs the decord extra).
-
-    ``num_threads``: decoder threads (0: FFmpeg picks). ``cache``: share one ``FrameCache`` between readers so
-    frames decoded by one are not decoded again by another. Raises ``VideoError`` subclasses for unreadable files.
-    """
-    if backend not in BACKENDS:
-        raise errors.VideoError(f"unknown video backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "decord":
-        from videomind.video.decord_reader import DecordReader
-
-        return DecordReader(path, num_threads=num_threads, cache=cache)
-    from videomind.video.pyav_reader import PyAVReader
-
-    return PyAVReader(path, num_threads=num_threads, cache=cache)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from videomind.data.base import DataSource
 from videomind.data.sources._io import read_json, read_jsonl
 from videomind.errors import DataError
+from videomind.prompts import clean_query, clean_question
 from videomind.records import Sample
 
 log = logging.getLogger(__name__)
@@ -34,19 +35,6 @@ _FIELD_ERRORS = (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError,
 
 def canonical_split(split: str) -> str:
     return SPLIT_ALIASES.get(split, split)
-
-
-def clean_query(text: str) -> str:
-    """``videomind.spans.clean_query`` (imported lazily: that module imports torch, listing sources should not)."""
-    from videomind.spans import clean_query as _clean
-
-    return _clean(text)
-
-
-def clean_question(text: str) -> str:
-    from videomind.spans import clean_question as _clean
-
-    return _clean(text)
 
 
 def capitalize_first(text: str) -> str:

@@ -8,7 +8,8 @@ Splits: ``train`` = train.json, ``valid`` = val_1.json, ``test`` = val_2.json (t
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, before_after, clean_query, json_items
+from videomind.data.sources._common import OfficialSource, Record, before_after, json_items
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 VIDEO_FOLDER = "activitynet"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query, json_items, json_records
+from videomind.data.sources._common import OfficialSource, Record, json_items, json_records
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 TIME_TAG = re.compile(r"<(\d+(?:\.\d+)?)>")

@@ -5,9 +5,10 @@ Each line is ``<vid> <start> <end>##<query>``. Durations come from ``durations.j
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, clean_query
+from videomind.data.sources._common import OfficialSource
 from videomind.data.sources._io import read_lines
 from videomind.errors import DataError
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 SEPARATOR = "##"

@@ -11,7 +11,8 @@ here: spans are never shifted; ``TRAIN_SHIFT`` is the official jitter range for 
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query, json_records
+from videomind.data.sources._common import OfficialSource, Record, json_records
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 SEGMENT_SECONDS = 5

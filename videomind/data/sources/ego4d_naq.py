@@ -7,7 +7,8 @@ with a question word), no ``#unsure``, 3-30 words.
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query, json_items
+from videomind.data.sources._common import OfficialSource, Record, json_items
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 TRAIN_MIN_DURATION, TRAIN_MAX_DURATION = 10.0, 600.0  # seconds

@@ -6,8 +6,9 @@ truth: the official ``test`` falls through to the validation file, here it is ca
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query
+from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_jsonl
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 

@@ -11,15 +11,9 @@ position on every load; here the position is a hash of the record (same on every
 
 from __future__ import annotations
 
-from videomind.data.sources._common import (
-    OfficialSource,
-    capitalize_first,
-    clean_query,
-    json_records,
-    mcq,
-    place_answer,
-)
+from videomind.data.sources._common import OfficialSource, capitalize_first, json_records, mcq, place_answer
 from videomind.data.sources.qa_ego4d import NUM_OPTIONS, TRAIN_MAX_DURATION, TRAIN_MIN_DURATION, frame_span
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 MIN_WORDS, MAX_WORDS = 3, 30

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query, to_span
+from videomind.data.sources._common import OfficialSource, Record, to_span
 from videomind.data.sources._io import read_lines, read_pickle
 from videomind.errors import DataError
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 ID_PREFIX_LEN = 6

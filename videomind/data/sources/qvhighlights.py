@@ -8,8 +8,9 @@ those names for the highlight-detection metrics.
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query
+from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_jsonl
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 HIGHLIGHT_FIELDS = ("qid", "vid", "relevant_windows", "relevant_clip_ids", "saliency_scores")

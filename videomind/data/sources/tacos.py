@@ -9,8 +9,9 @@ loads ``val.jsonl``.
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query
+from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_jsonl
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 CAMERA_SUFFIX = "-cam-002"

@@ -9,7 +9,8 @@ gives exactly one sample here.
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, clean_query, json_records, to_span
+from videomind.data.sources._common import OfficialSource, Record, json_records, to_span
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 NUM_ANNOTATORS = 10
