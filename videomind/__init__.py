@@ -5,7 +5,9 @@ The public surface is imported lazily so that ``import videomind`` stays cheap a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from videomind.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -25,9 +27,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from videomind.records import AgentResult, AgentStep, Moment, Role
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'videomind' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

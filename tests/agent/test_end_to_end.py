@@ -1,4 +1,4 @@
-"""The whole agent on a tiny random model and a real (generated) video; the `ask` / `ground` commands."""
+"""The whole agent on a tiny random model and a real (generated) video (the commands: tests/cli/test_ask.py)."""
 
 import json
 
@@ -6,7 +6,6 @@ import pytest
 
 from videomind.agent import AgentOptions, GenerationSettings, VideoMindAgent
 from videomind.agent.backend import ModelBackend
-from videomind.cli.main import main
 from videomind.records import AgentResult, Role
 from videomind.video.testing import make_test_video
 
@@ -67,53 +66,3 @@ def test_fast_mode_shares_vision_features(agent, video):
     # grounder's (same fps and size on a short video); on a CPU the candidates go one by one in both modes
     assert backend.vision_calls == 2 + candidates + 1
     assert fast_calls == 1 + candidates + 1
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tiny, tmp_path_factory):
-    from videomind.model import build_tiny_model, save_checkpoint
-
-    model, processor = tiny
-    root = tmp_path_factory.mktemp("ckpt")
-    build_tiny_model(seed=0, roles=())[0].base.save_pretrained(root / "base")
-    return save_checkpoint(model, processor, root / "tiny-videomind", base_model_path="../base")
-
-
-def test_cli_ask_json(checkpoint, video, capsys):
-    code = main(["ask", str(video), "What colour is the circle?", "--options", *OPTIONS, "--model", str(checkpoint),
-                 "--device", "cpu", "--json"])  # fmt: skip
-    assert code == 0
-    data = json.loads(capsys.readouterr().out)
-    result = AgentResult.from_dict(data)
-    assert [s.role for s in result.trace] == [Role.GROUNDER, Role.VERIFIER, Role.ANSWERER]
-    assert all(0 <= m.start <= m.end <= result.duration for m in result.moments)
-
-
-def test_cli_ground_and_plot(checkpoint, video, capsys, tmp_path):
-    plot = tmp_path / "timeline.png"
-    code = main(["ground", str(video), "the red circle", "--top-k", "3", "--model", str(checkpoint), "--device", "cpu",
-                 "--json", "--plot", str(plot)])  # fmt: skip
-    assert code == 0
-    moments = json.loads(capsys.readouterr().out)
-    assert 1 <= len(moments) <= 3 and plot.stat().st_size > 1000
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["ask", "missing.mp4", "q?"], "video not found"),
-        (["ask", "{video}", "   "], "non-empty"),
-        (["ask", "{corrupt}", "q?"], "corrupt.mp4"),
-    ],
-)
-def test_cli_bad_input_exits_2(checkpoint, video, caplog, tmp_path, args, message):
-    corrupt = tmp_path / "corrupt.mp4"
-    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
-    args = [a.format(video=video, corrupt=corrupt) for a in args] + [
-        "--model",
-        str(checkpoint),
-        "--device",
-        "cpu",
-    ]
-    assert main(args) == 2
-    assert message in caplog.text

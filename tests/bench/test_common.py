@@ -15,7 +15,7 @@ from videomind.bench.common import (
     reset_peak_rss,
     rss_megabytes,
 )
-from videomind.model.roles import lora_layer_count, roles_of, shared_matrix_copies
+from videomind.model.adapters import lora_layer_count, roles_of, shared_matrix_copies
 from videomind.model.tiny import build_tiny_tokenizer
 
 

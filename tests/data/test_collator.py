@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from tests.conftest import ORACLE, load_expected
 from videomind import prompts
 from videomind.data.collator import IGNORE_INDEX, Collator, encode_example, find_last, mask_labels
-from videomind.data.roles import grounding_example, planning_example, verifying_example
+from videomind.data.conversations import grounding_example, planning_example, verifying_example
 from videomind.errors import DataError
 from videomind.model.processor import VideoMindProcessor
 from videomind.records import Sample

@@ -5,6 +5,7 @@ from itertools import pairwise
 import pytest
 import torch
 
+from videomind.data.conversations import ExampleSettings, RoleExample
 from videomind.data.mixing import (
     ClipCache,
     GroupSampler,
@@ -15,7 +16,6 @@ from videomind.data.mixing import (
     repeat_samples,
     task_of,
 )
-from videomind.data.roles import ExampleSettings, RoleExample
 from videomind.errors import DataError
 from videomind.records import Sample
 from videomind.video.budget import FrameBudget

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from videomind.bench import score as bench
-from videomind.eval.records import PredictionRecord
+from videomind.eval.predictions import PredictionRecord
 
 
 def _args(**kw):

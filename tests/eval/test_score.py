@@ -7,7 +7,7 @@ import json
 import pytest
 
 from videomind.cli.main import main
-from videomind.eval.records import PredictionRecord
+from videomind.eval.predictions import PredictionRecord
 from videomind.eval.score import read_shards, score_folder
 from videomind.records import Sample
 

@@ -10,8 +10,8 @@ from safetensors.torch import load_file, save_file
 from tests.conftest import ORACLE
 from videomind.errors import CheckpointError
 from videomind.model import build_tiny_model, load_model, save_checkpoint
+from videomind.model.adapters import lora_layer_count, roles_of
 from videomind.model.checkpoint import adapter_key_to_param, param_to_adapter_key
-from videomind.model.roles import lora_layer_count, roles_of
 
 
 def _state(model):
@@ -135,7 +135,7 @@ def test_tied_embeddings_round_trip(tmp_path):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_half_precision_load_runs(dtype):
     """Adapters, copies and head all follow the model dtype (the official fp32 load crashed on fp16 copies)."""
-    from videomind.model.roles import use_role
+    from videomind.model.adapters import use_role
 
     model, processor = load_model(ORACLE / "tiny-videomind", device="cpu", dtype=dtype)
     batch = load_file(str(ORACLE / "inputs" / "verifier_A.safetensors"))

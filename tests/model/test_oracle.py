@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests.conftest import ORACLE, load_expected
-from videomind.model.roles import lora_layer_count, roles_of, shared_matrix_copies, use_role
+from videomind.model.adapters import lora_layer_count, roles_of, shared_matrix_copies, use_role
 
 
 def inputs(case):

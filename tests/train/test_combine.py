@@ -9,7 +9,7 @@ import yaml
 from tests.train.conftest import tiny_overrides
 from videomind.cli.main import main
 from videomind.model import load_model
-from videomind.model.roles import roles_of
+from videomind.model.adapters import roles_of
 from videomind.train.combine import combine_runs
 from videomind.train.config import load_config
 from videomind.train.run import run_training
@@ -113,7 +113,7 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
 
 def test_verifier_data_holds_the_grounders_candidates_and_resumes(runs, synth_root, tmp_path):
     from recipes import tiny_model as tiny_recipe
-    from videomind.data.roles import verifying_samples_from_predictions
+    from videomind.data.conversations import verifying_samples_from_predictions
 
     work = tmp_path / "work"
     (work / "runs").mkdir(parents=True)

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from tests.train.conftest import tiny_overrides
 from videomind.model import load_model
-from videomind.model.roles import roles_of
+from videomind.model.adapters import roles_of
 from videomind.train.config import load_config, save_config
 
 pytestmark = pytest.mark.slow

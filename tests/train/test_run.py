@@ -8,7 +8,7 @@ import torch
 from tests.train.conftest import tiny_overrides
 from videomind.data.collator import Collator
 from videomind.model import load_model
-from videomind.model.roles import lora_layer_count, roles_of, shared_matrix_copies, use_role
+from videomind.model.adapters import lora_layer_count, roles_of, shared_matrix_copies, use_role
 from videomind.train.config import load_config
 from videomind.train.run import build_dataset, run_training
 from videomind.train.setup import prepare_model, resize_for_tokenizer

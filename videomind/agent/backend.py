@@ -14,7 +14,7 @@ import torch
 
 from videomind import prompts
 from videomind.agent.options import GenerationSettings
-from videomind.model.roles import roles_of, use_role
+from videomind.model.adapters import roles_of, use_role
 from videomind.prompts import insert_segment_tokens
 from videomind.records import Role
 

@@ -249,7 +249,7 @@ def build_model(shape: ModelShape | str, seed: int = 0, roles: tuple[str, ...] =
     """A random-weight VideoMind of ``shape`` -> ``(model, processor)``, built as a checkpoint load builds it.
 
     The base Qwen2-VL is initialised in the shape's dtype (no float32 detour: the 2B stays at 4.4 GB), the grounder
-    gets the timestamp decoder, and every role in ``roles`` a LoRA adapter through ``videomind.model.roles`` with
+    gets the timestamp decoder, and every role in ``roles`` a LoRA adapter through ``videomind.model.adapters`` with
     the official modules_to_save (grounder, verifier: their own embed_tokens and lm_head). Adapters are random
     (``init_lora_weights=False``) and the roles' matrix copies perturbed, so every role computes something else.
     Deterministic for a seed: the base weights do not depend on ``roles``.
@@ -257,12 +257,12 @@ def build_model(shape: ModelShape | str, seed: int = 0, roles: tuple[str, ...] =
     import torch
     from transformers import GenerationConfig, Qwen2VLForConditionalGeneration
 
+    from videomind.model.adapters import LoraSettings, add_role, role_lora_config
     from videomind.model.checkpoint import token_ids_from
     from videomind.model.config import VideoMindConfig
     from videomind.model.grounding_head import TimestampDecoder
     from videomind.model.modeling import VideoMindModel
     from videomind.model.processor import VideoMindProcessor
-    from videomind.model.roles import LoraSettings, add_role, role_lora_config
     from videomind.model.tiny import build_tiny_tokenizer
 
     shape = SHAPES[shape] if isinstance(shape, str) else shape

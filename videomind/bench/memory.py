@@ -157,7 +157,7 @@ def write_checkpoint(shape: str, folder: Path, seed: int = 0) -> None:
 
 
 def _role_sizes(model) -> dict[str, int]:
-    from videomind.model.roles import roles_of
+    from videomind.model.adapters import roles_of
 
     return {
         role: sum(

@@ -69,7 +69,7 @@ def _sample(i: int, duration: float, gt: list[list[float]], answer: int, family:
 
 
 def synthetic_lines(n: int, seed: int = 0, family: str = "grounded_qa") -> list[dict[str, Any]]:
-    """``n`` prediction lines in the eval/records.py schema with random but valid content."""
+    """``n`` prediction lines in the eval/predictions.py schema with random but valid content."""
     rng = np.random.default_rng(seed)
     duration = np.round(rng.uniform(20, 200, n), 1)
     gt_start = rng.uniform(0, 0.7, n) * duration

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from videomind.data.roles import RoleExample
+from videomind.data.conversations import RoleExample
 from videomind.data.span_targets import grounding_targets
 from videomind.errors import DataError
 from videomind.prompts import insert_segment_tokens

@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from videomind.data.collator import encode_example
-from videomind.data.roles import (
+from videomind.data.conversations import (
     ROLE_TASKS,
     ExampleSettings,
     RoleExample,
@@ -47,7 +47,7 @@ BYTES_PER_MB = 2**20
 class SourceSpec:
     """One dataset of a training mix.
 
-    ``task`` picks the example builder (``videomind.data.roles.TASKS``; default: the role's task, or what the source
+    ``task`` picks the example builder (``videomind.data.conversations.TASKS``; default: the role's task, or what the source
     holds). ``kind`` selects synthetic sample kinds (e.g. ``"mcq,qa"``). ``repeat`` scales the source: 2.0 uses
     every sample twice, 0.5 a seeded half. ``predictions`` turns the source into verifier data: the grounder's
     prediction files on this split, labelled by the IoU rule.

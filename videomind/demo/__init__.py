@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from videomind.demo.config import DemoConfig, DemoLimits
 from videomind.errors import UserInputError
+from videomind.lazy import lazy_exports
 
 INSTALL_HINT = 'pip install "videomind[demo]"'
 
@@ -32,12 +33,7 @@ def require_gradio() -> None:
         raise UserInputError(f"the web demo needs gradio, which is not installed: {INSTALL_HINT}")
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'videomind.demo' has no attribute {name!r}")
-    require_gradio()
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, before_import=require_gradio)
 
 
 __all__ = ["DemoConfig", "DemoLimits", "INSTALL_HINT", "require_gradio", "build_demo", "launch_demo"]

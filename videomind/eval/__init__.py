@@ -1,21 +1,20 @@
 """Evaluation: the benchmark table, the prediction-line schema and scoring of prediction folders.
 
-``benchmarks`` (``BENCHMARKS``, ``get_benchmark``), ``records`` (``PredictionRecord``), ``score``
+``benchmarks`` (``BENCHMARKS``, ``get_benchmark``), ``predictions`` (``PredictionRecord``), ``score``
 (``score_folder``, ``read_shards``). Names are imported lazily so that ``import videomind.eval`` stays cheap.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from videomind.lazy import lazy_exports
 
 _LAZY = {
     "BENCHMARKS": "videomind.eval.benchmarks",
     "Benchmark": "videomind.eval.benchmarks",
     "get_benchmark": "videomind.eval.benchmarks",
     "list_benchmarks": "videomind.eval.benchmarks",
-    "PredictionRecord": "videomind.eval.records",
-    "PredictionLine": "videomind.eval.records",
+    "PredictionRecord": "videomind.eval.predictions",
+    "PredictionLine": "videomind.eval.predictions",
     "read_shards": "videomind.eval.score",
     "score_folder": "videomind.eval.score",
 }
@@ -23,7 +22,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'videomind.eval' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

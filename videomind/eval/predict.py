@@ -20,7 +20,7 @@ from pathlib import Path
 from videomind.agent import AgentOptions, VideoMindAgent
 from videomind.errors import UserInputError
 from videomind.eval.benchmarks import Benchmark, get_benchmark
-from videomind.eval.records import PredictionRecord
+from videomind.eval.predictions import PredictionRecord
 from videomind.records import Role, Sample
 from videomind.video.budget import ANSWERER_BUDGET
 

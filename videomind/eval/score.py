@@ -1,6 +1,6 @@
 """Score a folder of prediction shards: merge, deduplicate, find missing ids, compute and write ``metrics.json``.
 
-``eval predict`` writes one JSON object per line (videomind.eval.records) into ``*.jsonl`` shard files, appending
+``eval predict`` writes one JSON object per line (videomind.eval.predictions) into ``*.jsonl`` shard files, appending
 and flushing per sample; a killed run can leave a partial last line. :func:`read_shards` reads every ``*.jsonl`` in
 the folder (sorted by name), keeps the last complete line of each id, ignores a truncated last line and recovers a
 record that a resumed run appended right after a partial one. :func:`score_folder` turns the lines into

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from videomind.lazy import lazy_exports
 
 _LAZY = {
     "load_model": "videomind.model.checkpoint",
@@ -11,14 +11,9 @@ _LAZY = {
     "build_tiny_tokenizer": "videomind.model.tiny",
     "VideoMindModel": "videomind.model.modeling",
     "VideoMindProcessor": "videomind.model.processor",
-    "use_role": "videomind.model.roles",
+    "use_role": "videomind.model.adapters",
 }
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'videomind.model' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from transformers import GenerationConfig, Qwen2VLForConditionalGeneration
 
 from videomind.errors import CheckpointError
+from videomind.model.adapters import ROLE_ORDER, add_role, lora_layer_count, roles_of, shared_matrix_copies
 from videomind.model.config import (
     VideoMindConfig,
     legacy_config_dict,
@@ -39,7 +40,6 @@ from videomind.model.grounding_head import TimestampDecoder
 from videomind.model.hub import resolve_base_model, resolve_checkpoint
 from videomind.model.modeling import TokenIds, VideoMindModel
 from videomind.model.processor import VideoMindProcessor
-from videomind.model.roles import ROLE_ORDER, add_role, lora_layer_count, roles_of, shared_matrix_copies
 from videomind.model.safetensors_io import read_tensors_into, safetensors_header
 
 log = logging.getLogger(__name__)

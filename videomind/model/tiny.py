@@ -17,11 +17,11 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from transformers import GenerationConfig, Qwen2Tokenizer, Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
 from videomind import prompts
+from videomind.model.adapters import LoraSettings, add_role, role_lora_config
 from videomind.model.config import VideoMindConfig
 from videomind.model.grounding_head import TimestampDecoder, TimestampDecoderConfig
 from videomind.model.modeling import VideoMindModel
 from videomind.model.processor import VideoMindProcessor
-from videomind.model.roles import LoraSettings, add_role, role_lora_config
 from videomind.model.templates import QWEN2_VL_CHAT_TEMPLATE
 
 QWEN2_PRETOKENIZE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"

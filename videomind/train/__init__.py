@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from videomind.lazy import lazy_exports
 
 _LAZY = {
     "RunConfig": "videomind.train.config",
@@ -18,9 +18,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'videomind.train' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -15,10 +15,10 @@ import shutil
 from pathlib import Path
 
 from videomind.errors import UserInputError
+from videomind.model.adapters import ROLE_ORDER
 from videomind.model.checkpoint import ADAPTER_CONFIG, HEAD_FILE
 from videomind.model.config import AGENT_MODEL_TYPE, read_config_file
 from videomind.model.hub import resolve_base_model
-from videomind.model.roles import ROLE_ORDER
 
 log = logging.getLogger(__name__)
 

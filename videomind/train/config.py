@@ -18,17 +18,17 @@ from typing import Any, Union
 
 import yaml
 
-from videomind.data.mixing import SampleFilter, SourceSpec
-from videomind.data.roles import (
+from videomind.data.conversations import (
     ANSWER_CROP_JITTER,
     ANSWER_CROP_MIN_LEN,
     DEFAULT_BUDGETS,
     TASKS,
     ExampleSettings,
 )
+from videomind.data.mixing import SampleFilter, SourceSpec
 from videomind.errors import UserInputError
+from videomind.model.adapters import LoraSettings
 from videomind.model.grounding_head import TimestampDecoderConfig
-from videomind.model.roles import LoraSettings
 from videomind.model.tiny import TinyShape
 from videomind.video.budget import PATCH_AREA, FrameBudget
 

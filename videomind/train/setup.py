@@ -20,6 +20,7 @@ import torch
 from transformers import Qwen2VLForConditionalGeneration
 
 from videomind.errors import CheckpointError, UserInputError
+from videomind.model.adapters import activate_role, add_role, role_lora_config, roles_of
 from videomind.model.checkpoint import token_ids_from
 from videomind.model.config import VideoMindConfig, read_config_file, split_config
 from videomind.model.devices import resolve_dtype
@@ -27,7 +28,6 @@ from videomind.model.grounding_head import TimestampDecoder
 from videomind.model.hub import resolve_checkpoint
 from videomind.model.modeling import VideoMindModel
 from videomind.model.processor import VideoMindProcessor
-from videomind.model.roles import activate_role, add_role, role_lora_config, roles_of
 from videomind.train.config import TINY_BASE, ModelConfig
 
 log = logging.getLogger(__name__)

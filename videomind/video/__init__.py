@@ -5,9 +5,9 @@ Light to import: the budgets and errors load at once; readers, samplers and tool
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from videomind.lazy import lazy_exports
 from videomind.video.budget import (
     ANSWERER_BUDGET,
     GROUNDER_BUDGET,
@@ -62,11 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from videomind.video.subtitles import load_subtitles
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'videomind.video' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 import torch
 
 from videomind import prompts
-from videomind.model.roles import shared_matrix_copies, use_role
+from videomind.model.adapters import shared_matrix_copies, use_role
 
 
 def _batch(processor, text="What is here?"):

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from videomind import prompts
-from videomind.data.roles import (
+from videomind.data.conversations import (
     ANSWER_CROP_JITTER,
     CAPTION_PROMPT,
     DESCRIBE_BUDGET,

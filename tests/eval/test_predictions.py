@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from videomind.eval.records import PredictionRecord
+from videomind.eval.predictions import PredictionRecord
 from videomind.records import AgentResult, AgentStep, Moment, Role, Sample
 
 SAMPLE = Sample(id="v1_q3", source="nextgqa", duration=30.0, spans=[(4, 9)], question="Why?",

@@ -1,0 +1,50 @@
+"""``videomind ask`` / ``videomind ground`` on a tiny random checkpoint: JSON output, the timeline plot, exit 2."""
+
+import json
+
+import pytest
+
+from videomind.cli.main import main
+from videomind.records import AgentResult, Role
+
+OPTIONS = ["red", "green", "blue", "yellow"]
+
+
+def test_cli_ask_json(checkpoint, video, capsys):
+    code = main(["ask", str(video), "What colour is the circle?", "--options", *OPTIONS, "--model", str(checkpoint),
+                 "--device", "cpu", "--json"])  # fmt: skip
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    result = AgentResult.from_dict(data)
+    assert [s.role for s in result.trace] == [Role.GROUNDER, Role.VERIFIER, Role.ANSWERER]
+    assert all(0 <= m.start <= m.end <= result.duration for m in result.moments)
+
+
+def test_cli_ground_and_plot(checkpoint, video, capsys, tmp_path):
+    plot = tmp_path / "timeline.png"
+    code = main(["ground", str(video), "the red circle", "--top-k", "3", "--model", str(checkpoint), "--device", "cpu",
+                 "--json", "--plot", str(plot)])  # fmt: skip
+    assert code == 0
+    moments = json.loads(capsys.readouterr().out)
+    assert 1 <= len(moments) <= 3 and plot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "missing.mp4", "q?"], "video not found"),
+        (["ask", "{video}", "   "], "non-empty"),
+        (["ask", "{corrupt}", "q?"], "corrupt.mp4"),
+    ],
+)
+def test_cli_bad_input_exits_2(checkpoint, video, caplog, tmp_path, args, message):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    args = [a.format(video=video, corrupt=corrupt) for a in args] + [
+        "--model",
+        str(checkpoint),
+        "--device",
+        "cpu",
+    ]
+    assert main(args) == 2
+    assert message in caplog.text
