@@ -222,7 +222,7 @@ BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType(
                        headline=("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP", "HL-mAP", "HIT@1"),
                        iou_rule=MOMENT_DETR_RULE),
             answer_style=None, use_verifier=False, setting=FINE_TUNED,
-            note="grounder only, every candidate kept; the paper's test numbers come from the evaluation server",
+            note="grounder only, every candidate kept; the test split scores too with highlight_test_with_gt.jsonl",
         ),
         "tacos": Benchmark(
             "tacos", "TACoS (test)", VTG, "tacos", "test",
