@@ -160,3 +160,16 @@ def test_counts_unparsable_failed_zero_length_and_ground_truth_as_annotated(tmp_
     assert (metrics["unparsable"], metrics["failures"], metrics["zero_length"]) == (1, 1, 1)
     assert metrics["per_task"]["grounding"]["zero_length"] == 1
     assert metrics["per_task"]["grounding"]["mIoU"] == pytest.approx(200 / 3)  # g1 0, g2 1, g3 1
+
+
+def test_iou_rule_option_overrides_the_benchmark_rule(tmp_path, capsys):
+    # a zero-length prediction inside the span: IoP 1 by NExT-GQA's rule (the nextgqa benchmark's), 0 by VideoMind's
+    s = Sample(id="n1", source="nextgqa", duration=20.0, spans=[(2, 8)], query="q")
+    (tmp_path / "p.jsonl").write_text(
+        PredictionRecord("n1", "nextgqa", s, pred=[[5, 5]], conf=[1.0]).to_json() + "\n"
+    )
+    assert main(["eval", "score", str(tmp_path), "--json", "--no-write"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["overall"]["mIoP"] == 100.0 and out["spec"]["iou_rule"]["name"] == "nextgqa"
+    assert main(["eval", "score", str(tmp_path), "--json", "--no-write", "--iou-rule", "videomind"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["mIoP"] == 0.0
