@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -93,3 +94,62 @@ def test_iou_symmetric_and_bounded(a, b):
     else:
         assert ab == pytest.approx(ba, abs=1e-6)
         assert -1e-6 <= ab <= 1 + 1e-6
+
+
+# --- Evaluation rules (IoURule / rule_scores): what each official script computes -----------------------------
+
+
+def _rule_scores(pred, gt, rule):
+    iou, iop = spans.rule_scores(np.asarray([pred], float), np.asarray([gt], float), rule)
+    return iou[0], iop[0]
+
+
+def test_exact_tie_depends_on_the_union():
+    # [0, 2.7] vs [0, 5.4]: IoU 0.5 in real numbers
+    hull, _ = _rule_scores([[0, 2.7]], [[0, 5.4]], spans.IoURule(union=spans.UNION_HULL))
+    summed, _ = _rule_scores([[0, 2.7]], [[0, 5.4]], spans.IoURule())
+    assert hull[0] == 0.5  # 2.7 / (5.4 - 0)
+    assert summed[0] == 2.7 / (2.7 + 5.4 - 2.7) < 0.5  # 0.49999999999999994
+
+
+def test_float32_rule_compares_thresholds_in_float32():
+    rule = spans.IoURule(float32=True)
+    iou, _ = _rule_scores([[0.0, 1.0]], [[0.3, 1.0]], rule)  # 0.7 in real numbers
+    assert iou.dtype == np.float32 and iou[0] == np.float32(0.7)
+    assert iou[0] >= rule.threshold(0.7)  # torch: float32 tensor >= 0.7 compares with float32(0.7)
+    assert not float(iou[0]) >= 0.7  # the same value is below 0.7 in float64
+
+
+def test_zero_length_prediction_rules():
+    inside = spans.IoURule(union=spans.UNION_HULL, point=spans.POINT_INSIDE)
+    iou, iop = _rule_scores([[3, 3], [5, 5], [12, 12]], [[2, 5], [8, 10]], inside)
+    np.testing.assert_array_equal(iou, [0, 0, 0])
+    np.testing.assert_array_equal(iop, [1, 1, 0])  # bounds included (get_tIoU), outside both spans 0
+    iou, iop = _rule_scores([[3, 3]], [[2, 5]], spans.IoURule())
+    assert iou[0] == 0 and iop[0] == 0  # 0 / 0 -> 0 (nncore temporal_iof + isfinite)
+
+
+def test_first_argmax_picks_the_span_of_highest_summed_iou():
+    # Moment-DETR: choose the ground-truth window by |p|+|g|-overlap IoU, then score it with the hull union
+    rule = spans.IoURule(union=spans.UNION_HULL, pick=spans.PICK_FIRST_ARGMAX)
+    iou, _ = _rule_scores([[0, 4]], [[10, 12], [2, 6], [0, 8]], rule)
+    assert iou[0] == 0.5  # [0, 8] (0.5) over [2, 6] (1/3) and [10, 12] (0)
+    iou, _ = _rule_scores([[0, 2.7]], [[7, 9], [0, 5.4]], rule)
+    assert iou[0] == 0.5  # chosen by the summed IoU (0.4999...), scored with the hull union
+
+
+def test_padding_and_reversed_spans_score_zero():
+    pred = np.array([[[0, 4], [np.nan, np.nan]]], float)
+    gt = np.array([[[0, 4], [np.nan, np.nan]]], float)
+    iou, iop = spans.rule_scores(pred, gt, spans.IoURule())
+    np.testing.assert_array_equal(iou, [[1, 0]])
+    np.testing.assert_array_equal(iop, [[1, 0]])
+    iou, iop = _rule_scores(
+        [[4, 0]], [[0, 4]], spans.IoURule(union=spans.UNION_HULL, point=spans.POINT_INSIDE)
+    )
+    assert iou[0] == 0 and iop[0] == 0
+
+
+def test_bad_rule_is_refused():
+    with pytest.raises(ValueError, match="union"):
+        spans.IoURule(union="intersection")

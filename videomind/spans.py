@@ -4,13 +4,19 @@ Spans are ``[start, end]`` pairs (seconds, or ``_norm`` fractions of the video).
 ``(M, 2)`` arrays and return ``(N, M)``; they accept anything ``torch.as_tensor`` accepts and return float32 (or the
 input's floating dtype) torch tensors. Division by zero (two zero-length spans) gives NaN, as the reference does;
 metrics replace non-finite values by 0.
+
+:class:`IoURule` and :func:`rule_scores` are the evaluation side: how one benchmark's official script computes the IoU
+and IoP of predictions against ground truth (which union, float32 or float64, which ground-truth span, what a
+zero-length prediction scores), vectorised over padded numpy arrays. docs/EVALUATION.md says which script does what.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 NMS_IOU_THRESHOLD = 0.75
@@ -136,3 +142,73 @@ def fallback_spans(duration: float, with_verifier: bool) -> list[tuple[float, fl
 
 def is_finite_span(span: Sequence[float]) -> bool:
     return len(span) == 2 and all(math.isfinite(float(x)) for x in span)
+
+
+UNION_SUM, UNION_HULL = "sum", "hull"
+PICK_BEST, PICK_FIRST_ARGMAX = "best", "first_argmax"
+POINT_ZERO, POINT_INSIDE = "zero", "inside"
+
+
+@dataclass(frozen=True)
+class IoURule:
+    """How an official evaluation script scores a predicted span against a sample's ground-truth spans.
+
+    - ``union``: ``"sum"`` = |p| + |g| - overlap (nncore ``temporal_iou``, Moment-DETR's cross IoU); ``"hull"`` =
+      max(end) - min(start) (Moment-DETR's paired IoU, ReXTime, NExT-GQA). Equal in real numbers when the spans
+      overlap; they round differently, which decides exact ties such as [0, 2.7] vs [0, 5.4] (0.5 vs 0.4999...).
+    - ``float32``: spans cast to float32 and thresholds compared in float32 (VideoMind scores ``torch.Tensor``s; a
+      float32 tensor compared with the Python float 0.7 compares with float32(0.7) = 0.69999999).
+    - ``pick``: ``"best"`` = the best value over the ground-truth spans (IoU and IoP separately); ``"first_argmax"``
+      = the span with the highest sum-union IoU (``np.argmax``: first on ties), then its IoU by ``union``.
+    - ``point``: the IoP of a zero-length prediction: ``"zero"`` (0 / 0 counts as 0) or ``"inside"`` (1 when the
+      point lies inside a ground-truth span, bounds included: NExT-GQA's ``get_tIoU``; its IoU is 0).
+    """
+
+    union: str = UNION_SUM
+    float32: bool = False
+    pick: str = PICK_BEST
+    point: str = POINT_ZERO
+    name: str = field(default="custom", compare=False)
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("union", (UNION_SUM, UNION_HULL)), ("pick", (PICK_BEST, PICK_FIRST_ARGMAX)),
+                              ("point", (POINT_ZERO, POINT_INSIDE))):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"IoURule.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+
+    @property
+    def dtype(self) -> type:
+        return np.float32 if self.float32 else np.float64
+
+    def threshold(self, value: float) -> float:
+        """A threshold as the script compares it (float32 for ``float32`` rules)."""
+        return self.dtype(value)
+
+
+def rule_scores(pred: np.ndarray, gt: np.ndarray, rule: IoURule = IoURule()) -> tuple[np.ndarray, np.ndarray]:
+    """``(iou, iop)``, each ``(N, K)`` in the rule's dtype: every predicted span of ``pred`` ``(N, K, 2)`` against
+    the ground truth ``gt`` ``(N, G, 2)`` of its sample, reduced over the ground truth by ``rule.pick``. NaN rows
+    are padding; padding, non-finite values and empty denominators score 0. Reversed spans are taken as given."""
+    p, g = pred.astype(rule.dtype)[:, :, None, :], gt.astype(rule.dtype)[:, None, :, :]
+    real = ~(np.isnan(p[..., 0]) | np.isnan(g[..., 0]))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        overlap = np.minimum(p[..., 1], g[..., 1]) - np.maximum(p[..., 0], g[..., 0])
+        inter = np.maximum(overlap, 0)
+        plen, glen = p[..., 1] - p[..., 0], g[..., 1] - g[..., 0]
+        sum_iou = inter / (plen + glen - inter)
+        iou = sum_iou
+        if rule.union == UNION_HULL:
+            hull = np.maximum(p[..., 1], g[..., 1]) - np.minimum(p[..., 0], g[..., 0])
+            iou = np.maximum(overlap / hull, 0)
+        iop = inter / plen
+        if rule.point == POINT_INSIDE:
+            point = plen == 0
+            inside = (g[..., 0] <= p[..., 0]) & (p[..., 0] <= g[..., 1])
+            iop, iou = np.where(point, inside, np.where(plen > 0, iop, 0)), np.where(point, 0, iou)
+    iou, iop = (np.where(real & np.isfinite(x), x, 0).astype(rule.dtype) for x in (iou, iop))
+    if rule.pick == PICK_FIRST_ARGMAX:
+        first = np.argmax(np.where(real, sum_iou, -np.inf), axis=-1)[..., None]
+        return np.take_along_axis(iou, first, -1)[..., 0], iop.max(axis=-1)
+    return iou.max(axis=-1), iop.max(axis=-1)

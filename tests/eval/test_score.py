@@ -132,3 +132,44 @@ def test_qvhighlights_lines_use_the_annotation_fields(tmp_path):
     assert o["mAP"] == pytest.approx(72.5) and o["mAP@0.5"] == pytest.approx(75.0)
     assert o["R1@0.5"] == 50.0 and o["R1@0.7"] == 50.0
     assert o["HL-mAP"] == pytest.approx(200 / 3) and o["HIT@1"] == 100.0
+
+
+def test_counts_unparsable_failed_zero_length_and_ground_truth_as_annotated(tmp_path, capsys):
+    # g1: zero-length top-1 inside the span; g2: the grounder failed (fallback used); m1: unparsable answer.
+    # g3's ground truth [8, 12] runs past the 10 s video: the source clamped it to [8, 10] and kept the original in
+    # raw_spans; the prediction [8, 12] is scored against the original (IoU 1), not the clamped span (IoU 0.5).
+    def gnd(sid, span, pred, **kw):
+        s = Sample(
+            id=sid, source="synthetic", duration=10.0, spans=[span], query="q", task=["grounding"], **kw
+        )
+        return PredictionRecord(sid, "synthetic", s, pred=[pred], conf=[0.9], grounder_success=sid != "g2")
+
+    lines = [
+        gnd("g1", (0, 4), (2, 2)),
+        gnd("g2", (0, 4), (0, 4)),
+        gnd("g3", (8, 10), (8, 12), extra={"raw_spans": [[8, 12]]}),
+        PredictionRecord.from_dict(json.loads(_mcq("m1", (0, 10), (0, 10), "no idea", "B"))),
+    ]
+    (tmp_path / "p.jsonl").write_text("".join(r.to_json() + "\n" for r in lines))
+    assert main(["eval", "score", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("Task"))
+    assert header.split()[1:6] == ["#Samples", "Failed", "Errors", "Unparsable", "Zero-length"]
+    assert "1 unparsable answer(s), 1 grounder failure(s), 0 error(s), 1 zero-length top-1 span(s)" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["unparsable"], metrics["failures"], metrics["zero_length"]) == (1, 1, 1)
+    assert metrics["per_task"]["grounding"]["zero_length"] == 1
+    assert metrics["per_task"]["grounding"]["mIoU"] == pytest.approx(200 / 3)  # g1 0, g2 1, g3 1
+
+
+def test_iou_rule_option_overrides_the_benchmark_rule(tmp_path, capsys):
+    # a zero-length prediction inside the span: IoP 1 by NExT-GQA's rule (the nextgqa benchmark's), 0 by VideoMind's
+    s = Sample(id="n1", source="nextgqa", duration=20.0, spans=[(2, 8)], query="q")
+    (tmp_path / "p.jsonl").write_text(
+        PredictionRecord("n1", "nextgqa", s, pred=[[5, 5]], conf=[1.0]).to_json() + "\n"
+    )
+    assert main(["eval", "score", str(tmp_path), "--json", "--no-write"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["overall"]["mIoP"] == 100.0 and out["spec"]["iou_rule"]["name"] == "nextgqa"
+    assert main(["eval", "score", str(tmp_path), "--json", "--no-write", "--iou-rule", "videomind"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["mIoP"] == 0.0

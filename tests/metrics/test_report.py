@@ -129,8 +129,10 @@ def test_format_table_has_a_row_per_task_and_all():
     r = build_report(_items(), MetricSpec("grounded_qa", headline=("R1@0.5", "mIoU", "Acc")))
     text = format_table(r)
     lines = text.splitlines()
-    assert lines[0].split() == ["Task", "#Samples", "Failed", "Errors", "Unparsable", "R1@0.5", "mIoU", "Acc"]
+    assert lines[0].split() == [
+        "Task", "#Samples", "Failed", "Errors", "Unparsable", "Zero-length", "R1@0.5", "mIoU", "Acc"
+    ]  # fmt: skip
     assert [line.split()[0] for line in lines[2:]] == ["colour", "grounding", "mcq", "shape", "all"]
-    assert lines[-1].split()[1:5] == ["5", "1", "1", "1"]
+    assert lines[-1].split()[1:6] == ["5", "1", "1", "1", "0"]
     assert "53.33" in lines[-1]  # mIoU (1 + 1/3 + .8) / 4
     assert lines[3].split()[-1] == "-"  # the grounding task has no Acc

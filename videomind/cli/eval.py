@@ -63,6 +63,12 @@ def _add_score(sub) -> None:
         "--iop-thresholds", type=float, nargs="+", default=None, help="IoP thresholds of R@IoPθ"
     )
     score.add_argument(
+        "--iou-rule",
+        choices=("videomind", "moment_detr", "nextgqa", "exact"),
+        default=None,
+        help="how IoU / IoP are computed (default: the benchmark's official script's rule, docs/EVALUATION.md)",
+    )
+    score.add_argument(
         "--official", action="store_true", help="shorthand for --parse-mode official --union official"
     )
     score.add_argument("--no-write", action="store_true", help="do not write metrics.json")
@@ -192,6 +198,10 @@ def _overrides(args: argparse.Namespace) -> dict:
     for name in ("top_k", "iou_thresholds", "iop_thresholds"):
         if getattr(args, name) is not None:
             out[name] = tuple(getattr(args, name))
+    if args.iou_rule is not None:
+        from videomind.metrics.grounding import IOU_RULES
+
+        out["iou_rule"] = IOU_RULES[args.iou_rule]
     return out
 
 
@@ -200,11 +210,15 @@ def _print_summary(result: dict) -> None:
 
     report = Report(
         result["overall"], result["per_task"], result["count"], result["failures"], result["errors"],
-        result["unparsable"], tuple(result["headline"]),
+        result["unparsable"], tuple(result["headline"]), zero_length=result.get("zero_length", 0),
     )  # fmt: skip
     title = result.get("title") or "unknown benchmark (every applicable metric)"
     print(f"{title}: {result['count']} samples from {len(result['files'])} file(s)")
     print(format_table(report, table_columns(report)))
+    print(
+        f"predictions: {report.unparsable} unparsable answer(s), {report.failures} grounder failure(s), "
+        f"{report.errors} error(s), {report.zero_length} zero-length top-1 span(s)"
+    )
     if result.get("verifier"):
         v = result["verifier"]
         print(

@@ -1,8 +1,10 @@
 """The benchmark table: the 15 benchmarks of the paper's results tables, plus ``synthetic``.
 
 One frozen :class:`Benchmark` per entry in the ``BENCHMARKS`` dict literal: which data source and split it reads,
-how it is scored (a :class:`videomind.metrics.report.MetricSpec` whose ``headline`` are the paper's columns), which
-roles run and how. Rounding unit, answer crop and the answerer's frame budget are the per-dataset inference settings of
+how it is scored (a :class:`videomind.metrics.report.MetricSpec` whose ``headline`` are the paper's columns and whose
+``iou_rule`` is how the benchmark's official script computes IoU / IoP: QVHighlights and ReXTime their own
+Moment-DETR-based scripts, NExT-GQA its ``eval_ground.py``, every other benchmark VideoMind's ``eval_auto.py``, the
+``MetricSpec`` default), which roles run and how. Rounding unit, answer crop and the answerer's frame budget are the per-dataset inference settings of
 ``DATASET_CONSTANTS`` below (one table, shared by the benchmarks and their ``_crop`` / ``_grounding`` variants); the
 other roles' budgets come from ``videomind.video.budget``. docs/EVALUATION.md prints the table.
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 from videomind.agent.options import DEFAULT_UNIT, AnswerCrop
 from videomind.errors import UserInputError
+from videomind.metrics.grounding import MOMENT_DETR_RULE, NEXTGQA_RULE
 from videomind.metrics.highlights import RECALL_THRESHOLDS
 from videomind.metrics.qa import CGBENCH_THRESHOLDS
 from videomind.metrics.report import MetricSpec
@@ -173,6 +176,7 @@ class Benchmark:
             "unit": self.unit,
             "answer_crop": {"min_len": crop.min_len, "min_ratio": crop.min_ratio},
             "setting": self.setting,
+            "iou_rule": self.metrics.iou_rule.name,
         }
 
 
@@ -189,12 +193,14 @@ BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType(
         ),
         "rextime": Benchmark(
             "rextime", "ReXTime (val)", GROUNDED_QA, "rextime", "valid",
-            MetricSpec("grounded_qa", headline=("R1@0.3", "R1@0.5", "mIoU", "Acc", "Acc@IoU")),
+            MetricSpec("grounded_qa", headline=("R1@0.3", "R1@0.5", "mIoU", "Acc", "Acc@IoU"),
+                       iou_rule=MOMENT_DETR_RULE),
         ),
         "nextgqa": Benchmark(
             "nextgqa", "NExT-GQA (test)", GROUNDED_QA, "nextgqa", "test",
             MetricSpec("grounded_qa",
-                       headline=("R1@0.3", "R1@0.5", "mIoU", "R@IoP0.3", "R@IoP0.5", "mIoP", "Acc@GQA")),
+                       headline=("R1@0.3", "R1@0.5", "mIoU", "R@IoP0.3", "R@IoP0.5", "mIoP", "Acc@GQA"),
+                       iou_rule=NEXTGQA_RULE),
         ),
         "deve_qa": Benchmark(
             "deve_qa", "DeVE-QA (val)", GROUNDED_QA, "deve_qa", "valid",
@@ -213,9 +219,10 @@ BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType(
         "qvhighlights": Benchmark(
             "qvhighlights", "QVHighlights (val)", VTG, "qvhighlights", "valid",
             MetricSpec("qvhighlights", top_k=(1, 5), iou_thresholds=RECALL_THRESHOLDS,
-                       headline=("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP", "HL-mAP", "HIT@1")),
+                       headline=("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP", "HL-mAP", "HIT@1"),
+                       iou_rule=MOMENT_DETR_RULE),
             answer_style=None, use_verifier=False, setting=FINE_TUNED,
-            note="grounder only, every candidate kept; the paper's test numbers come from the evaluation server",
+            note="grounder only, every candidate kept; the test split scores too with highlight_test_with_gt.jsonl",
         ),
         "tacos": Benchmark(
             "tacos", "TACoS (test)", VTG, "tacos", "test",

@@ -115,9 +115,18 @@ def read_expected_ids(folder: str | Path) -> list[str] | None:
     return [str(i) for i in ids]
 
 
+def ground_truth_spans(sample: Mapping[str, Any]) -> Sequence[Sequence[float]]:
+    """The ground truth as annotated, which every official script scores against: QVHighlights'
+    ``relevant_windows``, else the spans before clamping (``extra["raw_spans"]``, kept by the sources whenever
+    clamping into [0, duration] changed them), else ``spans``."""
+    extra = sample.get("extra") or {}
+    return extra.get("relevant_windows") or extra.get("raw_spans") or sample.get("spans") or ()
+
+
 def to_eval_item(line: Mapping[str, Any]) -> EvalItem:
-    """The metric inputs of one prediction line (ground truth from ``line["sample"]``). QVHighlights windows
-    and saliency come from ``sample.extra`` (``relevant_windows``, ``relevant_clip_ids``, ``saliency_scores``)."""
+    """The metric inputs of one prediction line (ground truth from ``line["sample"]``, as annotated). QVHighlights
+    windows and saliency come from ``sample.extra`` (``relevant_windows``, ``relevant_clip_ids``,
+    ``saliency_scores``); a release without option texts gives their number in ``extra["num_options"]``."""
     sample = line["sample"]
     extra = sample.get("extra") or {}
     saliency = None
@@ -127,11 +136,11 @@ def to_eval_item(line: Mapping[str, Any]) -> EvalItem:
     return EvalItem(
         id=str(line["id"]),
         tasks=tuple(sample.get("task") or ()),
-        gt_spans=extra.get("relevant_windows") or sample.get("spans") or (),
+        gt_spans=ground_truth_spans(sample),
         pred=line.get("pred"),
         conf=line.get("conf"),
         pred_ori=line.get("pred_ori"),
-        options=sample.get("options"),
+        options=sample.get("options") or extra.get("num_options"),
         answer=sample.get("answer"),
         response=response if response is not None else line.get("answer"),
         grounder_failed=line.get("grounder_success") is False,

@@ -1,9 +1,11 @@
 """Temporal grounding metrics (REFERENCE.md s.11.3): recall at IoU / IoP thresholds, mIoU and mIoP.
 
-Per sample there is a ragged list of predicted spans (best first) and of ground-truth spans, in seconds. They are
-padded into ``(N, L, 2)`` arrays once (:func:`pad_spans`); every metric is then a vectorised reduction. A prediction
-is scored against its *best* ground-truth span; non-finite values (zero-length spans, padding) count as 0. Metric
-values are in percent, like the paper.
+Per sample there is a ragged list of predicted spans (best first) and of ground-truth spans (as annotated, never
+clamped), in seconds. They are padded into ``(N, L, 2)`` arrays once (:func:`pad_spans`); every metric is then a
+vectorised reduction. How a prediction is scored against the ground truth is an :class:`videomind.spans.IoURule`:
+each benchmark names the rule of its official script (``VIDEOMIND_RULE``, ``MOMENT_DETR_RULE``, ``NEXTGQA_RULE``
+below; the benchmark table says which). Non-finite values (zero-length spans, padding) count as 0. Metric values are
+in percent, like the paper.
 
 >>> s = score_grounding([[(0, 10), (20, 30)]], [[(5, 10)]], max_rank=2)
 >>> summarise_grounding(s, top_k=(1,), iou_thresholds=(0.5,), iop_thresholds=(0.5,))["R1@0.5"]
@@ -17,9 +19,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from videomind.spans import temporal_iou_aligned
+from videomind.spans import PICK_FIRST_ARGMAX, POINT_INSIDE, UNION_HULL, IoURule, rule_scores
+
+# videomind/eval/eval_auto.py (yeliudev/VideoMind): nncore temporal_iou / temporal_iof on torch.Tensor (float32),
+# |p| + |g| - overlap, best ground-truth span, zero-length prediction 0 (0/0 -> 0).
+VIDEOMIND_RULE = IoURule(float32=True, name="videomind")
+# standalone_eval/eval.py compute_mr_r1 (jayleicn/moment_detr), also ReXTime's rextime_eval.py: the ground-truth
+# window of highest |p|+|g|-overlap IoU (np.argmax), then max(end)-min(start) as the union, float64.
+MOMENT_DETR_RULE = IoURule(union=UNION_HULL, pick=PICK_FIRST_ARGMAX, name="moment_detr")
+# code/TempGQA/eval_ground.py get_tIoU (doc-doc/NExT-GQA): max(end)-min(start), float64, best span; a zero-length
+# prediction has IoU 0 and IoP 1 when it lies inside a ground-truth span.
+NEXTGQA_RULE = IoURule(union=UNION_HULL, point=POINT_INSIDE, name="nextgqa")
+# |p| + |g| - overlap in float64: the detection matching of QVHighlights' mAP.
+EXACT_RULE = IoURule(name="exact")
+IOU_RULES = {r.name: r for r in (VIDEOMIND_RULE, MOMENT_DETR_RULE, NEXTGQA_RULE, EXACT_RULE)}
 
 DEFAULT_TOP_K: tuple[int, ...] = (1, 3, 5)
 DEFAULT_IOU_THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)
@@ -87,12 +101,13 @@ def _finite_or_zero(x: np.ndarray) -> np.ndarray:
 
 
 def iou_table(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """IoU of every prediction with every ground-truth span of its sample, ``(N, K, G)``; non-finite -> 0."""
+    """IoU (|p| + |g| - overlap, float64) of every prediction with every ground-truth span of its sample,
+    ``(N, K, G)``; non-finite -> 0."""
     a, b = _pairs(pred, gt)
-    iou = temporal_iou_aligned(
-        torch.from_numpy(np.array(a)), torch.from_numpy(np.array(b))
-    )  # writable copies
-    return _finite_or_zero(iou.numpy().reshape(pred.shape[0], pred.shape[1], gt.shape[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inter = np.clip(np.minimum(a[:, 1], b[:, 1]) - np.maximum(a[:, 0], b[:, 0]), 0.0, None)
+        iou = inter / ((a[:, 1] - a[:, 0]) + (b[:, 1] - b[:, 0]) - inter)
+    return _finite_or_zero(iou.reshape(pred.shape[0], pred.shape[1], gt.shape[1]))
 
 
 def iop_table(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -106,11 +121,13 @@ def iop_table(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GroundingScores:
-    """Per-sample, per-rank scores: ``iou[i, r]`` is the best IoU of sample i's r-th prediction over its
-    ground-truth spans (0 when the sample has fewer predictions); ``iop`` likewise."""
+    """Per-sample, per-rank scores: ``iou[i, r]`` is the IoU of sample i's r-th prediction against its ground truth
+    as ``rule`` picks it (0 when the sample has fewer predictions); ``iop`` likewise. Arrays are in the rule's
+    dtype, so thresholds compare as the official script compares them (``rule.threshold``)."""
 
     iou: np.ndarray
     iop: np.ndarray
+    rule: IoURule = VIDEOMIND_RULE
 
     def __len__(self) -> int:
         return self.iou.shape[0]
@@ -123,14 +140,21 @@ class GroundingScores:
         return self.iop[:, :k].max(axis=1)
 
 
-def score_grounding(preds: SpanLists, gts: SpanLists, max_rank: int = max(DEFAULT_TOP_K)) -> GroundingScores:
-    """Score every sample's first ``max_rank`` predictions against its ground truth."""
+def score_grounding(
+    preds: SpanLists, gts: SpanLists, max_rank: int = max(DEFAULT_TOP_K), rule: IoURule = VIDEOMIND_RULE
+) -> GroundingScores:
+    """Score every sample's first ``max_rank`` predictions against its ground truth by ``rule``."""
     pred, gt = pad_spans(preds, max_rank), pad_spans(gts)
-    return GroundingScores(iou_table(pred, gt).max(axis=2), iop_table(pred, gt).max(axis=2))
+    return GroundingScores(*rule_scores(pred, gt, rule), rule)
 
 
 def _pct(hits: np.ndarray) -> float:
     return float(np.mean(hits)) * PERCENT if hits.size else 0.0
+
+
+def _mean_pct(values: np.ndarray) -> float:
+    """Mean in percent of float32 or float64 values, summed in float64 (as ``sum(tensor.item() ...)``)."""
+    return float(np.mean(values.astype(np.float64))) * PERCENT if values.size else 0.0
 
 
 def summarise_grounding(
@@ -142,15 +166,16 @@ def summarise_grounding(
 ) -> dict[str, float]:
     """``R{k}@{thr}`` and ``mIoU`` (top-1), ``R@IoP{thr}`` (top-1) and ``mIoP`` over the samples in ``mask``."""
     iou, iop = (scores.iou, scores.iop) if mask is None else (scores.iou[mask], scores.iop[mask])
+    at = scores.rule.threshold
     out: dict[str, float] = {}
     for k in top_k:
         best = iou[:, :k].max(axis=1)
         for thr in iou_thresholds:
-            out[recall_key(k, thr)] = _pct(best >= thr)
-    out["mIoU"] = _pct(iou[:, 0])
+            out[recall_key(k, thr)] = _pct(best >= at(thr))
+    out["mIoU"] = _mean_pct(iou[:, 0])
     for thr in iop_thresholds:
-        out[recall_key(1, thr, "IoP")] = _pct(iop[:, 0] >= thr)
-    out["mIoP"] = _pct(iop[:, 0])
+        out[recall_key(1, thr, "IoP")] = _pct(iop[:, 0] >= at(thr))
+    out["mIoP"] = _mean_pct(iop[:, 0])
     return out
 
 
@@ -160,11 +185,13 @@ def grounding_metrics(
     top_k: Iterable[int] = DEFAULT_TOP_K,
     iou_thresholds: Iterable[float] = DEFAULT_IOU_THRESHOLDS,
     iop_thresholds: Iterable[float] = DEFAULT_IOP_THRESHOLDS,
+    rule: IoURule = VIDEOMIND_RULE,
 ) -> dict[str, float]:
     """All grounding metrics of a list of samples in one call (percent).
 
-    ``preds[i]`` are sample i's predicted ``[start, end]`` spans, best first; ``gts[i]`` its ground-truth spans.
+    ``preds[i]`` are sample i's predicted ``[start, end]`` spans, best first; ``gts[i]`` its ground-truth spans;
+    ``rule`` the official script's way of scoring them (VideoMind's by default).
     """
     top_k = tuple(top_k)
-    scores = score_grounding(preds, gts, max(top_k))
+    scores = score_grounding(preds, gts, max(top_k), rule)
     return summarise_grounding(scores, None, top_k, iou_thresholds, iop_thresholds)

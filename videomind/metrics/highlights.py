@@ -13,12 +13,12 @@ annotations ``{"qid", "duration", "relevant_windows", "relevant_clip_ids", "sali
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from videomind.metrics.grounding import (
+    MOMENT_DETR_RULE,
     PERCENT,
     fmt_threshold,
     iou_table,
@@ -34,7 +34,7 @@ MAX_PRED_WINDOWS = 10
 LENGTH_BUCKETS: dict[str, tuple[float, float]] = {
     "short": (0.0, 10.0),
     "middle": (10.0, 30.0),
-    "long": (30.0, math.inf),
+    "long": (30.0, 150.0),  # the official ranges stop at 150 s, QVHighlights' longest video
 }
 CLIP_LENGTH = 2.0
 ANNOTATORS = 3  # saliency columns of a query without any annotated clip
@@ -208,8 +208,8 @@ def summarise_highlights(hl_ap: np.ndarray, hl_hit: np.ndarray, mask: np.ndarray
 
 
 def summarise_recall(windows: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    """``R1@θ``, ``R5@θ`` (θ = 0.3:0.05:0.95) and ``mIoU`` of the top-1 window."""
-    scores = score_grounding(windows[..., :2], gt, max(RECALL_TOP_K))
+    """``R1@θ``, ``R5@θ`` (θ = 0.3:0.05:0.95) and ``mIoU`` of the top-1 window, by Moment-DETR's R1 rule."""
+    scores = score_grounding(windows[..., :2], gt, max(RECALL_TOP_K), MOMENT_DETR_RULE)
     out = {}
     for k in RECALL_TOP_K:
         best = scores.best_iou(k)

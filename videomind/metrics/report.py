@@ -1,9 +1,9 @@
-"""Whole-benchmark reports: every metric overall and per task, with sample / failure / unparsable counts.
+"""Whole-benchmark reports: every metric overall and per task, with sample / failure / unparsable / zero-length counts.
 
 :func:`build_report` takes one :class:`EvalItem` per sample (ground truth and prediction as plain values) and a
-:class:`MetricSpec` (which metric family, thresholds, parsing and union rules). Per-sample scores are computed once,
-vectorised, and each group (``all`` and every task; a sample with several tasks counts in each) is a masked mean.
-A metric whose denominator is empty in a group is left out of that group (the official script prints 0).
+:class:`MetricSpec` (which metric family, thresholds, parsing, union and IoU rules). Per-sample scores are computed
+once, vectorised, and each group (``all`` and every task; a sample with several tasks counts in each) is a masked
+mean. A metric whose denominator is empty in a group is left out of that group (the official script prints 0).
 """
 
 from __future__ import annotations
@@ -17,19 +17,21 @@ import numpy as np
 from videomind.metrics import grounding as gnd
 from videomind.metrics import highlights as hl
 from videomind.metrics import qa
+from videomind.spans import IoURule
 
 FAMILIES = ("auto", "grounding", "grounded_qa", "cgbench", "rtl", "qvhighlights", "qa")
 ALL_TASKS = "all"
 NO_TASK = "unknown"  # the official script's name for samples without a task
 RTL_KEY, RTL_THRESHOLD = "P@0.5", 0.5  # ActivityNet-RTL's precision = top-1 recall at IoU 0.5
 TASK_MEAN_KEY = "M-Avg"
-COUNT_KEYS = ("count", "grounding_count", "qa_count", "failures", "errors", "unparsable")
+COUNT_KEYS = ("count", "grounding_count", "qa_count", "failures", "errors", "unparsable", "zero_length")
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     """How a benchmark is scored. ``family`` selects the extras (CG-Bench set IoU, RTL's ``P@0.5``,
-    QVHighlights mAP and highlights); ``headline`` lists the paper's columns, printed first."""
+    QVHighlights mAP and highlights); ``headline`` lists the paper's columns, printed first; ``iou_rule`` is how the
+    benchmark's official script computes IoU / IoP (videomind.spans.IoURule)."""
 
     family: str = "auto"
     top_k: tuple[int, ...] = gnd.DEFAULT_TOP_K
@@ -41,6 +43,7 @@ class MetricSpec:
     union: str = "correct"
     conf_thr: float = -1.0
     task_mean: bool = False  # also report ``M-Avg``: the mean of the per-task accuracies (MLVU, MVBench)
+    iou_rule: IoURule = gnd.VIDEOMIND_RULE
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -68,7 +71,7 @@ class EvalItem:
     pred: Sequence[Sequence[float]] | None = None
     conf: Sequence[float] | None = None
     pred_ori: Sequence[Sequence[float]] | None = None
-    options: Sequence[str] | None = None
+    options: Sequence[str] | int | None = None
     answer: str | None = None
     response: str | None = None
     grounder_failed: bool = False
@@ -85,10 +88,17 @@ class EvalItem:
     def is_qa(self) -> bool:
         return bool(self.options) and self.answer is not None
 
+    @property
+    def zero_length(self) -> bool:
+        """The top-1 prediction is a zero-length span (scored by each script's own rule)."""
+        top = self.pred[0] if self.pred else None
+        return top is not None and len(top) >= 2 and float(top[0]) == float(top[1])
+
 
 @dataclass(frozen=True)
 class Report:
-    """Metrics of ``all`` samples and per task (percent), the counts, and how the verifier changed top-1 IoU."""
+    """Metrics of ``all`` samples and per task (percent), the counts (``zero_length``: grounding samples whose top-1
+    prediction has zero length), and how the verifier changed top-1 IoU."""
 
     overall: dict[str, float]
     per_task: dict[str, dict[str, float]]
@@ -97,6 +107,7 @@ class Report:
     errors: int
     unparsable: int
     headline: tuple[str, ...] = ()
+    zero_length: int = 0
     verifier: dict[str, int] | None = None
     spec: dict[str, Any] = field(default_factory=dict)
 
@@ -117,6 +128,7 @@ def _flags(items: Sequence[EvalItem], spec: MetricSpec) -> dict[str, np.ndarray]
         ),
         "failed": np.fromiter((bool(it.grounder_failed) for it in items), bool, len(items)),
         "error": np.fromiter((it.error is not None for it in items), bool, len(items)),
+        "zero": np.fromiter((it.is_grounding and it.zero_length for it in items), bool, len(items)),
     }
 
 
@@ -127,14 +139,14 @@ def _max_rank(spec: MetricSpec) -> int:
 def _grounding_columns(items: Sequence[EvalItem], spec: MetricSpec, cols: dict) -> None:
     preds = [it.pred or () for it in items]
     gts = [it.gt_spans for it in items]
-    scores = gnd.score_grounding(preds, gts, _max_rank(spec))
+    scores = gnd.score_grounding(preds, gts, _max_rank(spec), spec.iou_rule)
     if spec.family == "cgbench":
         cg = qa.cgbench_iou(preds, [it.conf or () for it in items], gts, spec.union, spec.conf_thr)
-        scores = gnd.GroundingScores(cg[:, None], scores.iop)
+        scores = gnd.GroundingScores(cg[:, None].astype(spec.iou_rule.dtype), scores.iop, spec.iou_rule)
     cols["scores"] = scores
     with_ori = np.fromiter((it.pred_ori is not None for it in items), bool, len(items))
     if with_ori.any():
-        ori = gnd.score_grounding([it.pred_ori or () for it in items], gts, 1)
+        ori = gnd.score_grounding([it.pred_ori or () for it in items], gts, 1, spec.iou_rule)
         cols["ori"] = (with_ori, ori.iou[:, 0], ori.iop[:, 0])
     if spec.family == "qvhighlights":
         windows = hl.windows_with_scores(
@@ -171,6 +183,7 @@ def _counts(cols: Mapping[str, Any], mask: np.ndarray) -> dict[str, int]:
         "failures": int((mask & cols["failed"]).sum()),
         "errors": int((mask & cols["error"]).sum()),
         "unparsable": int((mask & cols["qa"] & ~cols["parsed"]).sum()),
+        "zero_length": int((mask & cols["zero"]).sum()),
     }
 
 
@@ -195,9 +208,10 @@ def _qa_summary(cols: Mapping[str, Any], mask: np.ndarray, spec: MetricSpec) -> 
     correct, grounded = cols["correct"][qmask], cols["gnd"][qmask]
     if not grounded.any():
         return qa.summarise_qa(correct)
-    iou = np.where(grounded, cols["scores"].iou[qmask, 0], 0.0)
-    iop = np.where(grounded, cols["scores"].iop[qmask, 0], 0.0)
-    out = qa.summarise_qa(correct, iou, iop, spec.qa_threshold)
+    zero = spec.iou_rule.dtype(0)
+    iou = np.where(grounded, cols["scores"].iou[qmask, 0], zero)
+    iop = np.where(grounded, cols["scores"].iop[qmask, 0], zero)
+    out = qa.summarise_qa(correct, iou, iop, spec.iou_rule.threshold(spec.qa_threshold))
     if spec.family == "cgbench":
         cg = qa.summarise_cgbench(iou, correct, spec.iou_thresholds)
         out.update({k: cg[k] for k in ("long-acc.", "acc.@IoU")})
@@ -248,7 +262,7 @@ def build_report(items: Sequence[EvalItem], spec: MetricSpec | None = None) -> R
     """Score every sample and summarise ``all`` and each task."""
     spec = spec or MetricSpec()
     if not items:
-        return Report({}, {}, 0, 0, 0, 0, spec.headline, None, asdict(spec))
+        return Report({}, {}, 0, 0, 0, 0, spec.headline, 0, None, asdict(spec))
     cols = score_columns(items, spec)
     overall = summarise_group(cols, np.ones(len(items), dtype=bool), spec)
     per_task = {t: summarise_group(cols, m, spec) for t, m in task_masks(items).items()}
@@ -263,6 +277,7 @@ def build_report(items: Sequence[EvalItem], spec: MetricSpec | None = None) -> R
         errors=overall["errors"],
         unparsable=overall["unparsable"],
         headline=spec.headline,
+        zero_length=overall["zero_length"],
         verifier=_verifier_effect(cols),
         spec=asdict(spec),
     )
@@ -278,10 +293,10 @@ def table_columns(report: Report, limit: int | None = None) -> list[str]:
 def format_table(report: Report, columns: Sequence[str] | None = None) -> str:
     """A plain-text table like the paper's: one row per task and ``all``; metrics with two decimals."""
     columns = list(columns) if columns is not None else table_columns(report)
-    header = ["Task", "#Samples", "Failed", "Errors", "Unparsable", *columns]
+    header = ["Task", "#Samples", "Failed", "Errors", "Unparsable", "Zero-length", *columns]
     rows = [header]
     for name, group in [*report.per_task.items(), (ALL_TASKS, report.overall)]:
-        counts = [str(group.get(k, 0)) for k in ("count", "failures", "errors", "unparsable")]
+        counts = [str(group.get(k, 0)) for k in ("count", "failures", "errors", "unparsable", "zero_length")]
         values = [f"{group[c]:.2f}" if c in group else "-" for c in columns]
         rows.append([name, *counts, *values])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

@@ -1,5 +1,9 @@
-"""ActivityNet Captions (``activitynet_captions/{train,val_1,val_2}.json``; videos and ``durations.json`` under
-``activitynet/``). Each key is a video id with ``sentences`` and ``timestamps``; one sample per sentence.
+"""ActivityNet Captions (``activitynet_captions/{train,val_1,val_2}.json``, as published; videos under
+``activitynet/``). Each key is a video id with ``duration``, ``sentences`` and ``timestamps``; one sample per
+sentence, spans as annotated (111 of val_2's end past ``duration``; the official scripts score them so).
+
+Durations: ``activitynet/durations.json`` (VideoMind's, measured on its compressed videos) when present, else each
+file's own ``duration``; the log says which.
 
 Splits: ``train`` = train.json, ``valid`` = val_1.json, ``test`` = val_2.json (the official mapping).
 ``activitynet_captions_bias``: "The moment before/after <sentence>" queries over consecutive events less than
@@ -8,9 +12,13 @@ Splits: ``train`` = train.json, ``valid`` = val_1.json, ``test`` = val_2.json (t
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, before_after, json_items
+import logging
+
+from videomind.data.sources._common import DURATIONS_FILE, OfficialSource, Record, before_after, json_items
 from videomind.prompts import clean_query
 from videomind.records import Sample
+
+log = logging.getLogger(__name__)
 
 VIDEO_FOLDER = "activitynet"
 BIAS_MAX_GAP = 3.0  # seconds
@@ -25,10 +33,17 @@ class ActivityNetCaptions(OfficialSource):
     video_folder = VIDEO_FOLDER
 
     def _load(self, split: str) -> list[Sample]:
-        durations = self.durations()
+        path = self.split_file(split)
+        durations = None
+        if self.optional_file(DURATIONS_FILE, VIDEO_FOLDER) is not None:
+            durations = self.durations()
+            log.info("%s: durations from %s", self.name, durations[0])
+        else:
+            log.info("%s: no %s/%s: durations from %s's own 'duration'", self.name, VIDEO_FOLDER, DURATIONS_FILE,
+                     path.name)  # fmt: skip
         out = []
-        for vid, rec in json_items(self.split_file(split)):
-            duration = self.duration_of(durations, vid, rec)
+        for vid, rec in json_items(path):
+            duration = self.duration_of(durations, vid, rec) if durations else rec.number("duration")
             for i, (query, span) in enumerate(self._queries(rec)):
                 out.append(
                     self.sample(

@@ -1,19 +1,27 @@
 """QVHighlights (``qvhighlights/highlight_{train,val,test}_release.jsonl``): moment retrieval + highlight detection.
 
 Each line: ``qid``, ``query``, ``duration``, ``vid``, ``relevant_windows`` (one or more [s, e] seconds),
-``relevant_clip_ids`` and ``saliency_scores`` (2 s clips, 3 annotators). The test file has no ground truth.
+``relevant_clip_ids`` and ``saliency_scores`` (2 s clips, 3 annotators). The test split reads
+``highlight_test_with_gt.jsonl`` (the ground truth jayleicn/moment_detr released when the evaluation server closed)
+when it is there, else ``highlight_test_release.jsonl``, which has no ground truth.
 ``Sample.extra`` keeps ``qid``, ``vid``, ``relevant_windows``, ``relevant_clip_ids`` and ``saliency_scores`` under
 those names for the highlight-detection metrics.
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_jsonl
 from videomind.prompts import clean_query
 from videomind.records import Sample
 
+log = logging.getLogger(__name__)
+
 HIGHLIGHT_FIELDS = ("qid", "vid", "relevant_windows", "relevant_clip_ids", "saliency_scores")
+TEST_WITH_GT = "highlight_test_with_gt.jsonl"
 
 
 class QVHighlights(OfficialSource):
@@ -26,6 +34,14 @@ class QVHighlights(OfficialSource):
         "valid": "highlight_val_release.jsonl",
         "test": "highlight_test_release.jsonl",
     }
+
+    def split_file(self, split: str) -> Path:
+        if split == "test":
+            path = self.first_file(split, (TEST_WITH_GT, self.files["test"]))
+            if path.name != TEST_WITH_GT:
+                log.info("qvhighlights: no %s, test has no ground truth (%s)", TEST_WITH_GT, path)
+            return path
+        return super().split_file(split)
 
     def _load(self, split: str) -> list[Sample]:
         path = self.split_file(split)
