@@ -29,7 +29,7 @@ import json
 from pathlib import Path
 
 from videomind.data import get_source
-from videomind.eval.records import PredictionRecord
+from videomind.eval.predictions import PredictionRecord
 from videomind.eval.score import score_folder
 from videomind.metrics.highlights import RECALL_THRESHOLDS
 
