@@ -309,6 +309,14 @@ class OfficialSource(DataSource):
         root = self.video_root(folder)
         return {p.name for p in root.iterdir()} if root.is_dir() else set()
 
+    def moment_sample(
+        self, split: str, key: str, vid: str, duration: float | None, span, **fields: Any
+    ) -> Sample:
+        """A sample about one moment of video ``<vid>.mp4`` (a grounding query, or a question with ``fields``)."""
+        extra = {"vid": vid, **fields.pop("extra", {})}
+        return self.sample(split, key, video=self.video(f"{vid}.mp4"), duration=duration, spans=[span],
+                           extra=extra, **fields)  # fmt: skip
+
     def sample(
         self, split: str, key: str, *, duration: float | None = None, spans=(), **fields: Any
     ) -> Sample:
@@ -366,17 +374,9 @@ class SpanJsonlSource(OfficialSource):
         for n, raw in read_jsonl(path):
             rec = Record(raw, path, f"line {n}")
             vid = rec.text("vid")
-            out.append(
-                self.sample(
-                    split,
-                    f"{vid}/{n}",
-                    video=self.video(f"{vid}.mp4"),
-                    duration=rec.number("duration"),
-                    query=clean_query(rec.text("query")),
-                    spans=[rec.span("span")],
-                    extra={"vid": vid},
-                )
-            )
+            query = clean_query(rec.text("query"))
+            out.append(self.moment_sample(split, f"{vid}/{n}", vid, rec.number("duration"), rec.span("span"),
+                                          query=query))  # fmt: skip
         return keep_on_disk(self, out, self.videos_on_disk()) if self.only_on_disk else out
 
 

@@ -12,6 +12,8 @@ position on every load (non-deterministic evaluation). Here the position is a ha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from videomind.data.sources._common import (
     OfficialSource,
     Record,
@@ -32,6 +34,18 @@ NUM_OPTIONS = 4
 def frame_span(rec: Record) -> tuple[float, float]:
     s = round(rec.number("moment_start_frame") / FRAME_RATE, TIME_DECIMALS)
     return s, round(rec.number("moment_end_frame") / FRAME_RATE, TIME_DECIMALS)
+
+
+def ego_records(
+    source: OfficialSource, split: str, train_filter: bool
+) -> Iterator[tuple[int, Record, str, float]]:
+    """``(index, record, video id, duration)`` of an Ego4D QA file; with ``train_filter`` only 10-600 s videos."""
+    durations = source.durations()
+    for i, rec in enumerate(json_records(source.split_file(split))):
+        vid = rec.text("video_id")
+        duration = source.duration_of(durations, vid, rec)
+        if not train_filter or TRAIN_MIN_DURATION <= duration <= TRAIN_MAX_DURATION:
+            yield i, rec, vid, duration
 
 
 def ego_options(rec: Record, question: str, answer: str) -> tuple[list[str], str]:
@@ -58,28 +72,15 @@ class QAEgo4D(OfficialSource):
     data_type = "multimodal"
 
     def _load(self, split: str) -> list[Sample]:
-        durations = self.durations()
-        out = []
-        for i, rec in enumerate(json_records(self.split_file(split))):
-            vid = rec.text("video_id")
-            duration = self.duration_of(durations, vid, rec)
-            if split == "train" and not TRAIN_MIN_DURATION <= duration <= TRAIN_MAX_DURATION:
-                continue
-            out.append(self._sample(split, f"{vid}/{i}", vid, duration, rec))
-        return out
+        return [self._sample(split, f"{vid}/{i}", vid, duration, rec)
+                for i, rec, vid, duration in ego_records(self, split, train_filter=split == "train")]  # fmt: skip
 
     def _sample(self, split: str, key: str, vid: str, duration: float, rec: Record) -> Sample:
         question = capitalize_first(rec.text("question"))
         answer = capitalize_first(rec.text("answer"))
         options, letter = ego_options(rec, question, answer)
-        return self.sample(
-            split,
-            key,
-            video=self.video(f"{vid}.mp4"),
-            duration=duration,
-            spans=[frame_span(rec)],
-            extra={"vid": vid},
-            **mcq(question, options, letter, answer),
+        return self.moment_sample(
+            split, key, vid, duration, frame_span(rec), **mcq(question, options, letter, answer)
         )
 
 
