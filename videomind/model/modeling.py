@@ -19,6 +19,8 @@ Everything computed for one call is returned, never stored on the module, so one
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -143,6 +145,20 @@ def _videos_of_row(tokens: list[int], ids: TokenIds) -> list[bool]:
     ]
 
 
+@functools.cache
+def _cache_argument_of(forward) -> str:
+    parameters = inspect.signature(forward).parameters  # follows the deprecation decorators' __wrapped__
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def cache_argument(text_model: nn.Module) -> str:
+    """The decoder's name for the KV cache argument: ``cache`` since transformers renamed it (5.x deprecates
+    ``past_key_values`` for removal in 5.40.0, ``deprecate_kwarg`` on ``Qwen2VLTextModel.forward``), else the
+    older ``past_key_values``. Passing the current name keeps the FutureWarning off users' terminals and keeps us
+    working after the removal."""
+    return _cache_argument_of(type(text_model).forward)
+
+
 @contextlib.contextmanager
 def capture_prenorm(norm: nn.Module) -> Iterator[list[torch.Tensor]]:
     """Record the inputs of the decoder's final norm during the ``with`` block (hook removed afterwards)."""
@@ -179,6 +195,17 @@ class VideoMindModel(nn.Module):
         self.token_ids = token_ids
         self.grounding_head = grounding_head
         self.lock = threading.RLock()  # one call at a time per model object (role switching is model state)
+
+    # A lock cannot be copied or pickled: copies and unpickled models get a fresh one (copy.deepcopy and pickle
+    # both go through __getstate__ / __setstate__ of nn.Module).
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.lock = threading.RLock()
 
     # ------------------------------------------------------------------ structure
     @property
@@ -254,8 +281,8 @@ class VideoMindModel(nn.Module):
                 inputs_embeds=inputs_embeds,
                 position_ids=position_ids.to(inputs_embeds.device),
                 attention_mask=None if attention_mask is None else attention_mask.to(inputs_embeds.device),
-                past_key_values=cache,
                 use_cache=cache is not None,
+                **{cache_argument(text): cache},
             )
         return TextOutput(out.last_hidden_state, captured[-1], cache)
 
