@@ -86,8 +86,6 @@ class ScriptedBackend:
         self.calls.append(("verifier", text, tuple(bounds)))
         return list(self.scores) if self.scores is not None else [0.5] * len(clips)
 
-    def reset(self):
-        pass
-
-    def set_mode(self, fast):
+    def session(self, fast):
         self.fast = fast
+        return self
