@@ -473,11 +473,14 @@ class VideoMindModel(nn.Module):
     def _head_loss(self, input_ids, labels, video_grid_thw, prenorm, timestamps, saliency, pos_clip):
         head = self.grounding_head
         frames, queries, owners, lengths = [], [], [], []
+        grid_rows = first_grid_rows(input_ids, self.token_ids.vision_start)
         for b in range(input_ids.shape[0]):
             reg_positions = (labels[b, 1:] == self.token_ids.reg).nonzero().flatten().tolist()
             if not reg_positions:
                 continue
-            states, num_steps = self._frame_states(input_ids[b], video_grid_thw[b], prenorm[b])
+            if grid_rows[b] is None:
+                raise ValueError(f"batch row {b} has a <|reg|> target but no video")
+            states, num_steps = self._frame_states(input_ids[b], video_grid_thw[grid_rows[b]], prenorm[b])
             for position in reg_positions:
                 frames.append(states)
                 queries.append(prenorm[b, position])
@@ -495,6 +498,19 @@ class VideoMindModel(nn.Module):
             [pos_clip[owners[i]] for i in rows],
             group=owners,
         )
+
+
+def first_grid_rows(input_ids: torch.Tensor, vision_start: int) -> list[int | None]:
+    """Per batch row, the index of its first video's row in ``video_grid_thw`` (None for a row without a video).
+
+    The collator concatenates the grids of the rows that have videos only, one grid row per ``<|vision_start|>``,
+    in batch order; indexing the grids by batch row misaligns every row after a text-only one."""
+    counts = (input_ids == vision_start).sum(dim=1).tolist()
+    rows, seen = [], 0
+    for count in counts:
+        rows.append(seen if count else None)
+        seen += count
+    return rows
 
 
 def _nth_reg(owners: list[int], index: int) -> int:
