@@ -30,6 +30,11 @@ class DataSource:
     def path(self) -> Path:
         return self.root / (self.folder or self.name)
 
+    def present_splits(self) -> tuple[str, ...]:
+        """The splits to check when none is named (``data check`` / ``data stats``): every split, unless a source
+        whose splits are each optional knows which are on disk."""
+        return self.splits
+
     def load(self, split: str) -> list[Sample]:
         if split not in self.splits:
             raise DataError(f"{self.name} has no split {split!r}; available: {', '.join(self.splits)}")

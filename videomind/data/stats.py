@@ -33,8 +33,10 @@ class CheckReport:
 
 
 def default_splits(source: DataSource) -> tuple[str, ...]:
-    """The source's splits, without those that only refine another one (``train_grounding`` of ``train``)."""
-    return tuple(s for s in source.splits if not any(s != b and s.startswith(b + "_") for b in source.splits))
+    """The source's splits present on disk (``present_splits``), without those that only refine another one
+    (``train_grounding`` of ``train``)."""
+    splits = source.present_splits()
+    return tuple(s for s in splits if not any(s != b and s.startswith(b + "_") for b in splits))
 
 
 def load_splits(source: DataSource, splits: Sequence[str]) -> tuple[dict[str, list[Sample]], list[str]]:

@@ -41,6 +41,11 @@ class CustomSource(DataSource):
             return self.root
         return self.root / self.name
 
+    def present_splits(self) -> tuple[str, ...]:
+        """Each split file is optional: the ones present (all, so that the error names them, when none is)."""
+        present = tuple(s for s in self.splits if (self.path / f"{s}.jsonl").is_file())
+        return present or self.splits
+
     def load(self, split: str) -> list[Sample]:
         return unique_ids(super().load(SPLIT_ALIASES.get(split, split)))
 
