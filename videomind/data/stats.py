@@ -44,10 +44,11 @@ def load_splits(source: DataSource, splits: Sequence[str]) -> tuple[dict[str, li
     loaded, problems = {}, []
     for split in splits:
         try:
-            loaded[split] = source.load(split)
+            loaded[split], found = source.load_checked(split)
         except DataError as exc:
             problems.append(f"{split}: {exc}")
             continue
+        problems += [f"{split}: {problem}" for problem in found]
         if not loaded[split]:
             problems.append(
                 f"{split}: no samples (for sets filtered to videos on disk: are the videos extracted?)"

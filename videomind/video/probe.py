@@ -85,11 +85,28 @@ def image_kind(path: Path) -> str | None:
 
 
 def check_video_file(path: str | Path) -> Path:
-    """Cheap check before long work (a model load): the file exists, is a video container FFmpeg opens and holds a
-    video stream. Nothing is decoded; a damaged stream is found when frames are read."""
+    """Cheap check before long work (a model load): the file exists, is a video container FFmpeg opens, holds a
+    video stream with at least one packet and a frame shape the sampler accepts. Nothing is decoded; a damaged
+    stream is found when frames are read."""
+    import av
+
+    from videomind.video.sampling import MAX_ASPECT_RATIO
+
     p = check_file(path)
     with open_container(p) as container:
-        video_stream(container, path)
+        stream = video_stream(container, path)
+        height, width = stream.codec_context.height, stream.codec_context.width
+        if min(height, width) > 0 and max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+            raise errors.SamplingError(
+                f"{path} is {width}x{height}: the aspect ratio must be below {MAX_ASPECT_RATIO}; crop or pad it",
+                path,
+            )
+        try:
+            has_packet = any(packet.size for packet in container.demux(stream))
+        except av.error.FFmpegError:
+            has_packet = True  # a damaged stream: found and reported (or concealed) when frames are read
+        if not has_packet:
+            raise errors.empty_video(path, "its video stream has no frames")
     return p
 
 
