@@ -206,6 +206,38 @@ def test_ground_lists_as_many_moments_as_asked(capsys, caplog):
     assert [m["score"] for m in moments] == sorted((m["score"] for m in moments), reverse=True)
 
 
+def _real_videos() -> list[Path]:
+    """Videos no one here made: the sample clips gradio ships (mp4, avi, a muted one), when it is installed."""
+    try:
+        import gradio
+    except ImportError:
+        return []
+    return sorted((Path(gradio.__file__).parent / "media_assets" / "videos").glob("*.*"))
+
+
+@pytest.mark.parametrize("path", _real_videos(), ids=lambda p: p.name)
+def test_real_videos_made_elsewhere_give_a_result(checkpoint, capsys, caplog, path):
+    code, out, errors = run(["ask", str(path), QUESTION, "--json", *model(checkpoint)], capsys, caplog)
+    assert code == 0 and not errors
+    assert json.loads(out)["duration"] > 0
+
+
+def test_a_damaged_container_gives_a_result_or_one_line(checkpoint, tmp_path, capsys, caplog):
+    videos = [p for p in _real_videos() if p.suffix == ".mp4"]
+    if not videos:
+        pytest.skip("no real mp4 (gradio's samples) here")
+    data = bytearray(videos[0].read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = bytes(4096)  # a stretch of the media data zeroed
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    code, out, errors = run(["ask", str(damaged), QUESTION, "--json", *model(checkpoint)], capsys, caplog)
+    if code == 0:
+        assert json.loads(out)["duration"] > 0
+    else:
+        refused((code, out, errors), "corrupt|truncated")
+
+
 # ---------------------------------------------------------------------------------------------- batch commands
 def test_video_compress_writes_the_good_files_and_reports_the_bad(corpus, tmp_path, capsys, caplog):
     src = tmp_path / "src"
