@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _register_unavailable(sub, name: str, module_name: str, exc: Exception) -> None:
     """A command whose module does not import is listed as unavailable, and running it says why (exit 2)."""
     reason = f"{type(exc).__name__}: {exc}"
-    parser = sub.add_parser(name, help=f"(unavailable: {module_name} failed to import)", add_help=False)
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    # no option prefix: whatever follows (--help included) is taken as it is, and the command explains itself
+    parser = sub.add_parser(name, help=f"(unavailable: {module_name} failed to import)", prefix_chars="\0")
+    parser.add_argument("rest", nargs="*")
 
     def unavailable(_args) -> int:
         raise VideoMindError(
