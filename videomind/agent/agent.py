@@ -297,8 +297,10 @@ class VideoMindAgent:
     def _clip(self, q: _Query, budget: FrameBudget, start: float | None = None, end: float | None = None):
         """The role's clip and view: decoded now by a reader of its own (plain order), or planned and streamed
         by the query's feeder (fast)."""
-        if q.feeder is None:  # plain official order: every role decodes on its own, with a reader closed at once
-            with self._opener()(q.video) as reader:  # (its cache and decoder are freed before the model runs)
+        if q.feeder is None:
+            # the plain official order: every role decodes on its own, with a reader closed as soon as its clip
+            # is out (its cache and decoder are freed before the model runs)
+            with self._opener()(q.video) as reader:
                 clip = reader.sample(budget, start, end)
             key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
             return ClipInput(clip.frames, key), clip.view

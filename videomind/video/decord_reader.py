@@ -61,7 +61,8 @@ class DecordReader(VideoReader):
         self.height, self.width = first.shape[:2]
 
     def _iter_rgb(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
-        step = min(FETCH_CHUNK, chunk_frames(self.height, self.width))  # bounds memory on long or large videos
+        # chunks bound memory on long or large videos
+        step = min(FETCH_CHUNK, chunk_frames(self.height, self.width))
         for lo in range(0, len(indices), step):
             chunk = indices[lo : lo + step]
             found = {i: self.cache.get((self.key, i)) for i in chunk}

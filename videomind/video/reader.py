@@ -176,7 +176,8 @@ class VideoReader:
             slots.setdefault(idx, []).append(pos)
         out = torch.empty((len(indices), 3, *size), dtype=torch.uint8)
         chunk: list[tuple[int, np.ndarray]] = []
-        step = chunk_frames(self.height, self.width)  # full-size RGB frames held at once: bounded in bytes too
+        # full-size RGB frames held at once: bounded in bytes too
+        step = chunk_frames(self.height, self.width)
         for item in self._iter_rgb(sorted(slots)):
             chunk.append(item)
             if len(chunk) == step:

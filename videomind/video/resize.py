@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 UINT8_MAX = 255
 RESIZE_CHUNK = 16  # frames per interpolate call: bounds the float32 working copy
-RESIZE_CHUNK_BYTES = 256 * 1024 * 1024  # ... and so does this, for large frames: one 8K frame is 400 MB as float32
+# ... and so does this, for large frames (one 8K frame is 400 MB as float32)
+RESIZE_CHUNK_BYTES = 256 * 1024 * 1024
 FLOAT32_BYTES = 4
 
 
