@@ -3,14 +3,14 @@
 import pytest
 from torch import nn
 
-from videomind.train.trainer import (
+from videomind.train.checkpoints import (
     COMPLETE_MARKER,
     checkpoint_step,
     complete_checkpoints,
     last_complete_checkpoint,
-    param_groups,
     remove_stale,
 )
+from videomind.train.optim import param_groups
 
 
 class Toy(nn.Module):

@@ -1,4 +1,5 @@
-"""Training every role (and base models) on HF Trainer, saved in the released layout (docs/TRAINING.md).
+"""Training every role (and base models) with our own loop on accelerate, saved in the released layout
+(docs/TRAINING.md).
 
 ``load_config(preset, overrides)`` -> ``RunConfig``; ``run_training(config)`` -> ``RunResult``;
 ``combine_runs(out, runs)`` merges role runs into one multi-role checkpoint.

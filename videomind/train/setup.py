@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,14 +216,23 @@ def enable_gradient_checkpointing(model: VideoMindModel) -> None:
 
 def apply_liger(model: VideoMindModel) -> bool:
     """Liger kernels (RoPE, RMSNorm, SwiGLU, LayerNorm) on a GPU when ``liger-kernel`` is installed. Our loss
-    computes logits only at supervised positions, so the fused cross-entropy is not needed."""
+    computes logits only at supervised positions, so the fused cross-entropy is not needed. On a GPU without the
+    package, a warning says so (once per process); on a CPU Liger does not apply and nothing is said."""
     if not torch.cuda.is_available():
         return False
     try:
         from liger_kernel.transformers import apply_liger_kernel_to_qwen2_vl
     except ImportError:
+        _warn_liger_missing()
         return False
     apply_liger_kernel_to_qwen2_vl(rope=True, rms_norm=True, swiglu=True, layer_norm=True, cross_entropy=False,
                                    fused_linear_cross_entropy=False, model=model.base)  # fmt: skip
     log.info("Liger kernels applied")
     return True
+
+
+@functools.cache
+def _warn_liger_missing() -> None:
+    if int(os.environ.get("RANK", "0")) == 0:  # a setting, the same on every rank: said by the first one
+        log.warning("train.liger is true but liger-kernel is not installed: training without Liger kernels "
+                    "(pip install liger-kernel, or set train.liger=false)")  # fmt: skip
