@@ -60,45 +60,66 @@ TRACKER_PROJECT = "videomind"
 class Callback(Protocol):
     """What ``run_training(cfg, callbacks=[...])`` calls; every method is optional (see the module docstring)."""
 
+    def on_train_begin(self, state: ckpt.TrainState) -> None: ...
+
     def on_step_end(self, state: ckpt.TrainState) -> None: ...
+
+    def on_log(self, state: ckpt.TrainState, logs: dict[str, float]) -> None: ...
 
     def on_save(self, state: ckpt.TrainState, folder: Path) -> None: ...
 
+    def on_train_end(self, state: ckpt.TrainState) -> None: ...
+
 
 class TrainingLoop:
-    """Trains ``prepared.model`` on ``dataset`` as ``cfg`` says; ``train(resume)`` then ``save_final()``."""
+    """Trains ``prepared.model`` on ``dataset`` as ``cfg`` says: ``train(resume)``, ``save_final()``, ``close()``.
+    Creating it starts the Accelerator (and the process group of a multi-process launch)."""
 
     def __init__(self, prepared: PreparedModel, dataset, collator, cfg: TrainConfig,
                  callbacks: Sequence[Any] = ()) -> None:  # fmt: skip
         self.prepared, self.cfg, self.callbacks = prepared, cfg, list(callbacks)
         self.output_dir = Path(cfg.output_dir)
         precision = resolve_precision(cfg.precision)
-        plugin = (
-            deepspeed_plugin(cfg.deepspeed, precision, cfg.grad_accum, cfg.max_grad_norm)
-            if cfg.deepspeed
-            else None
-        )
-        self.accelerator = make_accelerator(self.output_dir, cfg.grad_accum, cfg.report_to,
-                                            cfg.ddp_find_unused_parameters, plugin)  # fmt: skip
+        self.accelerator = self._accelerator(precision)
         self.deepspeed = self.accelerator.distributed_type == DistributedType.DEEPSPEED
-        self.half = HALF.get(precision) if self.deepspeed else None
+        self.half = (
+            HALF.get(precision) if self.deepspeed else None
+        )  # DeepSpeed's engine dtype, for the inputs
         self.precision = Precision(precision, self.accelerator.device, self.deepspeed)
         set_seed(cfg.seed)
         self.sampler = self._sampler(dataset)
-        loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=self.sampler, collate_fn=collator,
-                            num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
-                            pin_memory=torch.cuda.is_available())  # fmt: skip
-        optimizer = build_optimizer(prepared.model, cfg.optim, cfg.learning_rate, cfg.lora_lr, cfg.head_lr,
-                                    cfg.weight_decay)  # fmt: skip
-        self.model, self.optimizer, self.loader = self.accelerator.prepare(prepared.model, optimizer, loader)
+        self.model, self.optimizer, self.loader = self.accelerator.prepare(
+            prepared.model, self._optimizer(), self._loader(dataset, collator)
+        )
         self.state = self._initial_state()
         self.scheduler = build_scheduler(
             self.optimizer, cfg.lr_scheduler, cfg.warmup_ratio, self.state.max_steps
         )
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.meter = LossMeter(self.accelerator.device)
-        self._rng_from: Path | None = None
+        self._rng_from: Path | None = (
+            None  # resuming: restore the generators saved there before the first batch
+        )
         self._last_norm = None
+
+    def _accelerator(self, precision: str):
+        cfg = self.cfg
+        plugin = None
+        if cfg.deepspeed:
+            plugin = deepspeed_plugin(cfg.deepspeed, precision, cfg.grad_accum, cfg.max_grad_norm)
+        return make_accelerator(self.output_dir, cfg.grad_accum, cfg.report_to, cfg.ddp_find_unused_parameters,
+                                plugin)  # fmt: skip
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.cfg
+        return build_optimizer(self.prepared.model, cfg.optim, cfg.learning_rate, cfg.lora_lr, cfg.head_lr,
+                               cfg.weight_decay)  # fmt: skip
+
+    def _loader(self, dataset, collator) -> DataLoader:
+        workers = self.cfg.num_workers
+        return DataLoader(dataset, batch_size=self.cfg.batch_size, sampler=self.sampler, collate_fn=collator,
+                          num_workers=workers, persistent_workers=workers > 0,  # workers keep their clip caches
+                          pin_memory=torch.cuda.is_available())  # fmt: skip
 
     @property
     def is_main_process(self) -> bool:
@@ -143,11 +164,7 @@ class TrainingLoop:
         loader = self.accelerator.skip_first_batches(self.loader, skip) if skip else self.loader
         loader.set_epoch(epoch)  # GroupSampler: the order of epoch ``epoch``
         for index, batch in enumerate(loader, start=skip + 1):
-            if (
-                self._rng_from is not None
-            ):  # resuming: the generators as they were after the checkpoint's step
-                ckpt.load_rng_state(self._rng_from, self.accelerator.process_index)
-                self._rng_from = None
+            self._restore_rng_once()
             with self.accelerator.accumulate(self.model):
                 self._forward_backward(batch)
                 if self.accelerator.sync_gradients:
@@ -156,6 +173,12 @@ class TrainingLoop:
                 self._after_step(epoch + index / len(self.loader))
                 if self.state.global_step >= self.state.max_steps:
                     break
+
+    def _restore_rng_once(self) -> None:
+        """Resuming: the generators as they were after the checkpoint's step, once the first batch is loaded."""
+        if self._rng_from is not None:
+            ckpt.load_rng_state(self._rng_from, self.accelerator.process_index)
+            self._rng_from = None
 
     def _forward_backward(self, batch) -> None:
         if self.half is not None:
@@ -183,9 +206,8 @@ class TrainingLoop:
         self._emit("on_step_end", state)
         if state.global_step % max(self.cfg.logging_steps, 1) == 0:
             self._log()
-        if state.global_step == state.max_steps or (
-            self.cfg.save_steps > 0 and state.global_step % self.cfg.save_steps == 0
-        ):
+        every = self.cfg.save_steps
+        if state.global_step == state.max_steps or (every > 0 and state.global_step % every == 0):
             self.save_checkpoint()
 
     # ------------------------------------------------------------------ logging
