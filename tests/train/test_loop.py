@@ -18,7 +18,7 @@ from videomind.data.mixing import GroupSampler
 from videomind.errors import UserInputError
 from videomind.train.config import load_config
 from videomind.train.run import resume_point, run_training
-from videomind.train.runtime import LossMeter, resolve_precision
+from videomind.train.runtime import LossMeter, Precision, resolve_precision
 
 
 def params(fn) -> set[str]:
@@ -218,3 +218,28 @@ def test_liger_without_the_package_on_a_gpu_says_so_once(monkeypatch, caplog):
         assert setup.apply_liger(None) is False
     assert caplog.text.count("liger-kernel is not installed") == 1
     setup._warn_liger_missing.cache_clear()
+
+
+def test_fp16_gradient_scaling_steps_or_skips():
+    """The fp16 path (GPU runs; its logic runs on a CPU too): scaled backward, unscale before clipping, a step
+    when the gradients are finite, a skipped step and a lower scale when they are not."""
+    precision = Precision("fp16", torch.device("cpu"), deepspeed=False)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(factor):
+        optimizer.zero_grad()
+        with precision.autocast():
+            out = model(torch.ones(2, 4))
+        assert out.dtype == torch.float16
+        precision.scale(out.float().mean() * factor).backward()
+        precision.unscale(optimizer)
+        if factor < 1:
+            assert model.weight.grad.abs().max() < 1  # true units again, ready for clipping
+        before = model.weight.detach().clone()
+        return precision.step(optimizer), not torch.equal(before, model.weight), precision.scaler.get_scale()
+
+    assert step(1e-3) == (True, True, 2.0**16)
+    assert step(float("inf")) == (False, False, 2.0**15)
+    assert Precision("fp16", torch.device("cpu"), deepspeed=True).scaler is None  # DeepSpeed scales itself
+    assert Precision("fp32", torch.device("cpu"), deepspeed=False).scaler is None
