@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +16,15 @@ import av
 import numpy as np
 
 VIDEOS = "videos_3fps_480_noaudio"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # real excerpts of public releases
+
+
+def copy_fixture(root: Path, name: str, *files: str, folder: str | None = None) -> Path:
+    """Copy ``tests/fixtures/<name>/<file>`` files into ``<root>/<folder or name>/<file>``; returns ``root``."""
+    for f in files:
+        (root / (folder or name) / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / name / f, root / (folder or name) / f)
+    return root
 
 
 def write_json(path: Path, data) -> None:
