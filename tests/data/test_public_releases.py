@@ -1,14 +1,15 @@
 """More sources read their original public releases as published (docs/DATA.md, "Forms read").
 
 DiDeMo, HiREST, MLVU, CG-Bench and LongVideoBench load real excerpts of their public files (tests/fixtures/<source>/
-README.md names repository, commit and license). STAR's files are not reachable from GitHub: its record is written
-here in the published schema, with the real Charades csv excerpt for the durations.
+README.md names repository, commit and license). STAR's and QuerYD's files are not reachable from GitHub: their
+records are written here in the published schema (with the real Charades csv excerpt for STAR's durations).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import pickle
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.data.builders_grounding import (
     copy_fixture,
     touch_videos,
     write_json,
+    write_text,
     write_video,
 )
 from videomind.data import get_source
@@ -172,3 +174,48 @@ def test_star_durations_from_the_charades_release(tmp_path, caplog):
         (sample,) = get_source("star", tmp_path).load("valid")
     assert "Charades_v1_test.csv" in caplog.text
     assert (sample.duration, sample.answer, sample.spans) == (16.62, "B", ((2.1, 9.6),))
+
+
+def test_queryd_release_without_durations_measures_the_videos_found(tmp_path, caplog):
+    """QuerYD's own pages are not reachable from here: pickles in the published layout, under the names its
+    README renames them to, and a video under the QuerYD downloader's name."""
+    d = tmp_path / "queryd"
+    write_text(d / "train_list.txt", "video-AAAAAAAAAAA\nvideo-BBBBBBBBBBB\n")
+    captions = {
+        "video-AAAAAAAAAAA": [["a", "man", "cooks"], ["he", "eats"]],
+        "video-BBBBBBBBBBB": [["no", "video"]],
+    }
+    times = {"video-AAAAAAAAAAA": [[0.5, 1.5], [1.0, 3.0]], "video-BBBBBBBBBBB": [[0.0, 1.0]]}
+    (d / "raw_captions_combined_filtered.pkl").write_bytes(pickle.dumps(captions))
+    (d / "times_captions_combined_filtered.pkl").write_bytes(pickle.dumps(times))
+    with pytest.raises(DataError, match=r"no durations.json in .* none of the 2 listed videos"):
+        get_source("queryd", tmp_path).load("train")
+    write_video(d / "videos/video-AAAAAAAAAAA.mp4", seconds=2.0)
+    with caplog.at_level(logging.INFO, logger="videomind.data.sources.queryd"):
+        samples = get_source("queryd", tmp_path).load("train")
+    assert "measuring the 1 of 2 listed videos found" in caplog.text
+    assert [(s.query, s.spans, s.duration) for s in samples] == [
+        ("a man cooks", ((0.5, 1.5),), 2.0),
+        ("he eats", ((1.0, 2.0),), 2.0),
+    ]
+    assert samples[1].extra["raw_spans"] == [[1.0, 3.0]] and samples[0].video == str(
+        d / "videos/video-AAAAAAAAAAA.mp4"
+    )
+
+
+def test_qa_ego4d_test_reads_groundvqa_close_ended_file(tmp_path):
+    """GroundVQA's name of the close-ended test set (its code loads annotations.QaEgo4D_test_close.json; the file
+    itself is behind Ego4D's licence): a record in that schema."""
+    record = {"video_id": "clip-1", "sample_id": "clip-1_3", "question": "where did I put the keys?"}
+    record.update(answer="on the table", wrong_answers=["in the car", "in a bag", "on the sofa"])
+    record.update(moment_start_frame=42, moment_end_frame=99)
+    write_json(tmp_path / "qa_ego4d/annotations.QaEgo4D_test_close.json", [record])
+    write_json(tmp_path / "ego4d/v1/durations.json", {"clip-1": 480.0})
+    (sample,) = get_source("qa_ego4d", tmp_path).load("test")
+    assert (
+        sample.answer_text == "On the table"
+        and sample.options[ord(sample.answer) - ord("A")] == "On the table"
+    )
+    assert sample.spans == ((1.4, 3.3),) and sample.duration == 480.0
+    with pytest.raises(DataError, match=r"QaEgo4D_test_options.json, annotations.QaEgo4D_test_close.json"):
+        get_source("qa_ego4d", tmp_path / "empty").load("test")
