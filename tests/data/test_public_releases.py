@@ -107,11 +107,24 @@ def test_mlvu_github_release(tmp_path, caplog):
     root = copy_fixture(tmp_path, "mlvu", *(f"data/{n}.json" for n in MLVU_FILES))
     with caplog.at_level(logging.WARNING, logger="videomind.data.sources.mlvu"):
         samples = get_source("mlvu", root).load("test")
-    assert len(samples) == 21  # 3 per task; 2_needle's record 3 answers outside its candidates
-    assert "2_needle.json: records 3: the answer is not one of the candidates" in caplog.text
+    assert (
+        len(samples) == 23
+    )  # 3 per task + 2 kept extras; the blank and the outside-the-candidates records skipped
+    for name in ("2_needle", "7_topic_reasoning"):
+        assert (
+            f"{name}.json: records 3: no question text or an answer that is not one of the candidates"
+            in caplog.text
+        )
     first = samples[0]
     assert (first.answer, first.answer_text, first.task) == ("A", "Yellow", ("plotQA",))
     assert first.video == str(root / "mlvu/video/1_plotQA/movie101_66.mp4") and first.duration is None
+    empty_options = samples[3]  # 1_plotQA record 23: two empty candidates, kept as published
+    assert empty_options.options == ("", "There is an archery scene", "There is no archery scene", "")
+    assert empty_options.answer == "B"
+    empty_answer = [s for s in samples if s.id == "mlvu/test/3_ego/3"][
+        0
+    ]  # record 119: the answer is the empty text
+    assert (empty_answer.answer, empty_answer.answer_text) == ("C", "")
     counts = [s for s in samples if s.task == ("count",)]
     assert counts[0].options == ("2", "1", "5", "4") and counts[0].answer == "B"
     (root / "mlvu/data/3_ego.json").unlink()

@@ -6,8 +6,12 @@ Annotations: ``mlvu/json/{1_plotQA,...,7_topic_reasoning}.json`` (the Hugging Fa
 ``candidates``, ``answer`` (text), ``question_type`` (task), ``duration``. The files' ``duration`` is not used, as
 VideoMind reads the video's own at inference (``Sample.duration`` is None).
 
-Records whose answer is not one of their candidates cannot be scored as multiple choice: they are skipped with a
-warning (2 of the 2,175 of the GitHub release, in ``2_needle.json``).
+As published, a few candidates are empty texts (4 records of the GitHub release; in two of ``3_ego.json`` the answer
+is the empty text): they are kept, as MLVU's own evaluation and VideoMind's loader keep them (the answer's letter is
+that of its first equal candidate). Records without a question text or whose answer is not one of their candidates
+are not multiple-choice questions: they are skipped with a warning (3 of the 2,175 of the GitHub release:
+``2_needle.json`` records 34 and 338, ``7_topic_reasoning.json`` record 26, all blank; MLVU's own evaluation counts
+them as wrong answers).
 """
 
 from __future__ import annotations
@@ -32,6 +36,18 @@ TASK_DIRS = {
 ANNOTATION_DIRS = ("json", "data")  # the Hugging Face release (VideoMind's), the GitHub release
 
 
+def candidates(rec: Record) -> list[str]:
+    """The ``candidates`` as texts, empty ones included (as published)."""
+    value = rec["candidates"]
+    if (
+        not isinstance(value, list)
+        or len(value) < 2
+        or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in value)
+    ):
+        raise rec.error("candidates", f"expected a list of at least two texts, got {value!r}")
+    return [str(c) for c in value]
+
+
 class MLVU(OfficialSource):
     name = "mlvu"
     task = "qa"
@@ -47,13 +63,13 @@ class MLVU(OfficialSource):
             path = self.first_file(split, [f"{d}/{folder}.json" for d in ANNOTATION_DIRS])
             skipped = []
             for i, rec in enumerate(json_records(path)):
-                options = rec.texts("candidates", numbers=True)
-                if str(rec["answer"]) not in options:
+                options = candidates(rec)
+                if str(rec["answer"]) not in options or not str(rec.get("question") or "").strip():
                     skipped.append(str(i))
                     continue
                 out.append(self._sample(split, f"{folder}/{i}", rec, options))
             if skipped:
-                log.warning("mlvu: %s: records %s: the answer is not one of the candidates; skipped", path,
+                log.warning("mlvu: %s: records %s: no question text or an answer that is not one of the candidates; skipped", path,
                             ", ".join(skipped))  # fmt: skip
         return out
 
