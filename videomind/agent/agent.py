@@ -8,6 +8,7 @@ on the agent between queries except the model.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -26,6 +27,7 @@ from videomind.video import FrameBudget
 log = logging.getLogger(__name__)
 
 StepCallback = Callable[[AgentStep], None]
+NON_FINITE_HINT = "float16 overflow? load the model in bfloat16 or float32"
 
 
 @dataclass
@@ -157,8 +159,9 @@ class VideoMindAgent:
         started = time.perf_counter()
         out = self.backend.ground(clip, text, opts.generation)
         duration = result.duration
-        result.grounder_success = bool(out.rows_norm)
-        if out.rows_norm:
+        finite = out.rows_norm is None or all(math.isfinite(x) for row in out.rows_norm for x in row)
+        result.grounder_success = bool(out.rows_norm) and finite
+        if result.grounder_success:
             result.candidates = [
                 self._moment(s * duration, e * duration, c, duration, opts.round_unit)
                 for s, e, c in out.rows_norm
@@ -168,7 +171,8 @@ class VideoMindAgent:
             with_verifier = opts.use_verifier and self.backend.has_role(Role.VERIFIER.value)
             fallback = spans.fallback_spans(duration, with_verifier)
             result.candidates = [self._moment(s, e, 0.0, duration, opts.round_unit) for s, e in fallback]
-            note = "grounder produced no <|reg|>; using the official fallback candidates"
+            problem = "produced no <|reg|>" if finite else f"gave non-finite moments ({NON_FINITE_HINT})"
+            note = f"grounder {problem}; using the official fallback candidates"
             result.fallbacks.append(f"grounder: {note}")
         result.moments = list(result.candidates)
         parsed = [m.to_dict() for m in result.candidates[: opts.verifier_top_k]]
@@ -182,12 +186,20 @@ class VideoMindAgent:
         text_query = query_text or result.question
         started = time.perf_counter()
         scores = self._score(q, [m.as_span() for m in top], text_query, answer_next=opts.use_answerer)
-        order = sorted(range(len(top)), key=lambda i: -scores[i])  # stable: ties keep the grounder's order
-        result.verifier_scores = scores
-        result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
-        parsed = {"scores": scores, "ranks": order}
+        note = None
+        if all(math.isfinite(s) for s in scores):
+            # stable: ties keep the grounder's order
+            order = sorted(range(len(top)), key=lambda i: -scores[i])
+            result.verifier_scores = scores
+            result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
+        else:  # NaN sorts arbitrarily: never re-rank on it
+            order = list(range(len(top)))
+            note = f"non-finite scores {scores} ({NON_FINITE_HINT}); kept the grounder's order"
+            result.fallbacks.append(f"verifier: {note}")
+            log.warning("verifier: %s", note)
+        parsed = {"scores": [s if math.isfinite(s) else repr(s) for s in scores], "ranks": order}
         self._record(q, AgentStep(Role.VERIFIER, prompts.verifier_prompt(text_query), "", parsed, None,
-                                  time.perf_counter() - started))  # fmt: skip
+                                  time.perf_counter() - started, note))  # fmt: skip
 
     def answer(self, q: _Query, choices: list[str] | None) -> None:
         opts, result = q.options, q.result
