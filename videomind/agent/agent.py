@@ -17,7 +17,7 @@ from pathlib import Path
 
 from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend
-from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled
+from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled, decode_threads, prefetch_answer_clips
 from videomind.agent.options import AgentOptions, AnswerCrop
 from videomind.agent.parsing import parse_plan
 from videomind.errors import UserInputError
@@ -231,9 +231,10 @@ class VideoMindAgent:
 
     def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
         path = str(video)
-        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, getattr(self.backend, "device", None))
-        # Decoding ahead runs beside the model on the core it leaves free: one FFmpeg thread, not one per core.
-        reader = stack.enter_context(self._opener()(path, **({"num_threads": 1} if ahead else {})))
+        device = getattr(self.backend, "device", None)
+        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, device)
+        threads = decode_threads(opts.decode_threads, device, ahead) if opts.fast else 0
+        reader = stack.enter_context(self._opener()(path, **({"num_threads": threads} if threads else {})))
         total = float(duration) if duration is not None else float(reader.duration)
         result = AgentResult(question=question, duration=total, options=choices)
         q = _Query(path, opts, result, on_step, stack)
@@ -281,7 +282,9 @@ class VideoMindAgent:
             clips = [self._clip(q, opts.verifier_budget, *windows[0][0])[0]]
             q.feeder.prefetch(opts.verifier_budget, [window for window, _ in windows])
             clips += [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows[1:]]
-            if answer_next:
+            if answer_next and prefetch_answer_clips(
+                opts.prefetch_answer_clips, getattr(self.backend, "device", None)
+            ):
                 answer_windows = [self._answer_window(q, span) for span in candidates]
                 q.feeder.prefetch(opts.answerer_budget, answer_windows, speculative=True)
         return self.backend.verify(clips, prompts.verifier_prompt(text_query), bounds)
