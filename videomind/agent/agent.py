@@ -69,7 +69,22 @@ class VideoMindAgent:
         cls, path_or_hub_id: str | Path | None = None, *, device: str = "auto", dtype: str = "auto",
         options: AgentOptions | None = None, **load_kwargs,
     ) -> VideoMindAgent:  # fmt: skip
-        """Load a VideoMind checkpoint (folder, hub id, or None for the embedded model) and wrap it in an agent."""
+        """Load a VideoMind checkpoint and wrap it in an agent.
+
+        Args:
+            path_or_hub_id: a checkpoint folder, a hub id, or None for the embedded tiny model.
+            device: ``"auto"``, ``"cpu"``, ``"cuda"``, ... (see :func:`videomind.model.load_model`).
+            dtype: ``"auto"``, ``"float32"``, ``"bfloat16"``, ``"float16"``.
+            options: how queries run (default: the official evaluation's settings, or the frame budgets a
+                checkpoint stores for itself, as the embedded model does).
+            **load_kwargs: passed to :func:`videomind.model.load_model` (``base_model``, ``roles``, ...).
+
+        Returns:
+            The agent, its roles those the checkpoint has.
+
+        Raises:
+            CheckpointError: the checkpoint or its base model cannot be loaded.
+        """
         from videomind.model import load_model
 
         model, processor = load_model(path_or_hub_id, device=device, dtype=dtype, **load_kwargs)
@@ -84,7 +99,24 @@ class VideoMindAgent:
         subtitles: str | Path | None = None, duration: float | None = None, on_step: StepCallback | None = None,
         **overrides,
     ) -> AgentResult:  # fmt: skip
-        """Answer ``question`` about ``video`` (multiple choice when ``options`` are given)."""
+        """Answer a question about a video: plan (optional), ground, verify, answer from the chosen moment.
+
+        Args:
+            video: a video file FFmpeg can read.
+            question: the question (or, with ``use_answerer=False``, a grounding query).
+            options: answer options for a multiple-choice question (the answer is then a letter).
+            subtitles: an SRT file, used when ``use_subtitles`` is on.
+            duration: the video's duration in seconds, when known (else read from the file).
+            on_step: called with each role's :class:`AgentStep` as it finishes (the demo streams them).
+            **overrides: any :class:`AgentOptions` field for this query only (``use_verifier=False``, ...).
+
+        Returns:
+            The :class:`AgentResult`: ``answer``, ``moments`` (seconds, best first), ``trace`` (one step per role).
+
+        Raises:
+            UserInputError: an empty question, bad options or an unknown option name.
+            VideoError: the video is missing or unreadable.
+        """
         question = _check_question(question)
         choices = _check_options(options)
         opts = self._options(overrides)
@@ -116,12 +148,32 @@ class VideoMindAgent:
             return query.result
 
     def ground(self, video: str | Path, query: str, top_k: int = 5, **overrides) -> list[Moment]:
-        """Ranked moments for a text query (grounder, then the verifier's re-ranking when it is loaded)."""
+        """Moments matching a text query: the grounder's candidates, re-ranked by the verifier when it is loaded.
+
+        Args:
+            video: a video file.
+            query: what to find (``"the man opens the door"``).
+            top_k: how many moments to return at most.
+            **overrides: :class:`AgentOptions` fields for this query.
+
+        Returns:
+            Up to ``top_k`` :class:`Moment` (start, end in seconds; score), best first.
+        """
         overrides.setdefault("use_answerer", False)
         return self.run(video, query, **overrides).moments[:top_k]
 
     def verify(self, video: str | Path, query: str, moments: Sequence[Moment], **overrides) -> list[float]:
-        """The verifier's score in [0, 1] for each moment (no re-ranking)."""
+        """The verifier's judgement of given moments (no re-ranking).
+
+        Args:
+            video: a video file.
+            query: the moment's description.
+            moments: the moments to judge (seconds).
+            **overrides: :class:`AgentOptions` fields for this query.
+
+        Returns:
+            One score in [0, 1] per moment, in the given order (the official score, about 0.27-0.73).
+        """
         _check_question(query)
         opts = self._options(overrides)
         self.backend.set_mode(opts.fast)
