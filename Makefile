@@ -69,6 +69,8 @@ gpu-wheels:
 	$(PYTHON) scripts/gpu_check/install.py size
 
 # make gpu-check [DEVICE=cuda|cpu] [QUICK=1] [OUT=folder]: OUT/summary.json says "passed" and holds every figure.
+# PARTS="bench_agent bench_scale" reruns some parts (on a warm machine the videos and checkpoint are kept).
 gpu-check:
 	$(CHECK_PYTHON) scripts/gpu_check/install.py install
-	$(CHECK_PYTHON) -m scripts.gpu_check --device $(DEVICE) $(if $(QUICK),--quick) --out $(OUT)
+	$(CHECK_PYTHON) -m scripts.gpu_check --device $(DEVICE) $(if $(QUICK),--quick) --out $(OUT) \
+		$(if $(PARTS),--parts $(PARTS)) $(if $(BUDGET),--budget $(BUDGET))
