@@ -172,7 +172,7 @@ def legacy_config_dict(config: PretrainedConfig, agent: VideoMindConfig | None) 
     transformers 4.45 and 5.x); for the newer families the nested transformers-5 one, with the same VideoMind keys."""
     family = family_of(config.model_type)
     if not family.legacy_layout:
-        out = {k: v for k, v in config.to_dict().items() if k not in _DROPPED}
+        out = {k: v for k, v in config.to_diff_dict().items() if k not in _DROPPED}
         out["architectures"] = [family.model_class.__name__]
         out["model_type"] = family.agent_model_type if agent is not None else family.name
         if agent is not None:

@@ -28,6 +28,7 @@ from videomind.data.conversations import (
 from videomind.data.mixing import SampleFilter, SourceSpec
 from videomind.errors import UserInputError
 from videomind.model.adapters import LoraSettings
+from videomind.model.bases import FAMILIES
 from videomind.model.grounding_head import TimestampDecoderConfig
 from videomind.model.tiny import TinyShape
 from videomind.video.budget import PATCH_AREA, FrameBudget
@@ -55,9 +56,11 @@ class BudgetConfig:
 
 @dataclass
 class TinyConfig:
-    """Shape of the tiny random model built when ``model.base: tiny`` (defaults: the oracle's tiny model)."""
+    """Shape of the tiny random model built when ``model.base: tiny`` (defaults: the oracle's tiny model); ``base``
+    is its family (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``)."""
 
     seed: int = 0
+    base: str = "qwen2_vl"
     hidden_size: int = 64
     intermediate_size: int = 128
     num_layers: int = 2
@@ -70,7 +73,7 @@ class TinyConfig:
     tie_word_embeddings: bool = False  # true like Qwen2-VL-2B, false like 7B
 
     def shape(self) -> TinyShape:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "seed"}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("seed", "base")}
         values["mrope_section"] = tuple(self.mrope_section)
         return TinyShape(**values)
 
@@ -185,6 +188,7 @@ class RunConfig:
     def validate(self) -> RunConfig:
         _one_of("model.role", self.model.role, TRAIN_ROLES)
         _one_of("train.precision", self.train.precision, PRECISIONS)
+        _one_of("model.tiny.base", self.model.tiny.base, tuple(FAMILIES))
         if not 0 <= self.train.warmup_ratio < 1:
             raise UserInputError(f"train.warmup_ratio must be in [0, 1), got {self.train.warmup_ratio}")
         for task in self.data.budgets:
