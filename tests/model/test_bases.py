@@ -78,10 +78,8 @@ def test_positions_equal_stock_up_to_the_video_end_and_after_it_as_documented(ti
         assert video_max + 1 > int(ours[1, first_pad]) + max(h, w)  # so this input shows the difference
 
 
-def test_qwen2_5_positions_carry_the_frame_rate(tiny):
-    base, model, processor = tiny
-    if base != "qwen2_5_vl":
-        pytest.skip("absolute-time positions are Qwen2.5-VL's")
+def test_qwen2_5_positions_carry_the_frame_rate():
+    model, processor = build_tiny_model(seed=3, roles=(), base="qwen2_5_vl")
     temporal = {}
     for fps in (1.0, 2.0, 4.0):
         rendered = processor.render(video_message("x"))
