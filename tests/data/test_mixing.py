@@ -171,6 +171,7 @@ def test_role_dataset_retries_unreadable_videos(synth, processor, tmp_path):
     ds = RoleDataset([broken] + good[:2], processor, max_retries=10, seed=0)
     item = ds[0]  # falls back to a readable example of the same data type
     assert item["input_ids"].numel() > 0
+    assert ds.skip_summary() is None or ds.skip_summary().startswith("1 unreadable")
     with pytest.raises(DataError, match="bad"):
         RoleDataset([broken], processor, max_retries=2)[0]
 
@@ -182,3 +183,20 @@ def test_pairwise_groups_are_whole_chunks():
     for chunk in chunks:
         assert len({types[i] for i in chunk}) == 1
     assert all(x != y for x, y in pairwise(keys))
+
+
+def test_skipped_examples_warn_once_and_are_summarised(synth, processor, tmp_path, caplog):
+    good = build_mix(
+        [SourceSpec("synthetic", root=str(synth), kind="grounding")], "grounder", SETTINGS, SampleFilter()
+    )
+    broken = [RoleExample(id=f"bad{i}", task="grounding", video=str(tmp_path / f"missing{i}.mp4"), prompt="p",
+                          response="The relevant moment happens in <|reg|>.", budget=SMALL, duration=8.0,
+                          spans=((1.0, 2.0),), data_type="grounding") for i in range(3)]  # fmt: skip
+    ds = RoleDataset(broken + good[:1], processor, max_retries=10, seed=0)
+    with caplog.at_level("DEBUG", logger="videomind.data.mixing"):
+        for i in range(3):
+            ds[i]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "counted and summarised" in warnings[0].getMessage()
+    assert sum(ds.skipped.values()) >= 3
+    assert ds.skip_summary().startswith(f"{sum(ds.skipped.values())} unreadable examples were skipped")

@@ -129,3 +129,24 @@ def test_every_preset_loads(preset):
         assert t.deepspeed == "configs/deepspeed/zero2.json" and t.gradient_checkpointing
         assert (cfg.data.min_video_len, cfg.data.max_video_len, cfg.data.max_num_words) == (5, 500, 200)
         assert (cfg.model.lora_r, cfg.model.lora_alpha, cfg.model.lora_dropout) == (64, 64, 0.1)
+
+
+def test_tiny_and_head_sections_are_the_models_own_records(tmp_path):
+    """Every size of TinyShape and every knob of TimestampDecoderConfig is a setting (no copied schema to forget
+    a new field in), and a resolved config with tuples and inf round-trips through YAML."""
+    from dataclasses import fields
+
+    from videomind.model.grounding_head import TimestampDecoderConfig
+    from videomind.model.tiny import TinyShape
+
+    cfg = load_config(None, ["train.output_dir=x", "data.datasets=[synthetic]", "model.tiny.mrope_section=[2,2,4]",
+                             "model.head.regression_ranges=[[0, 3], [3, .inf]]", "model.head.strides=[1, 2]"])  # fmt: skip
+    assert {f.name for f in fields(TinyShape)} | {"seed"} == {f.name for f in fields(cfg.model.tiny)}
+    assert isinstance(cfg.model.head, TimestampDecoderConfig)
+    assert cfg.model.tiny.shape() == TinyShape(mrope_section=(2, 2, 4))
+    assert cfg.model.head.regression_ranges == ((0.0, 3.0), (3.0, float("inf")))
+    assert load_config(save_config(cfg, tmp_path)) == cfg
+    with pytest.raises(UserInputError, match="must hold 3 values"):
+        load_config(
+            None, ["train.output_dir=x", "data.datasets=[synthetic]", "model.tiny.mrope_section=[1, 2]"]
+        )

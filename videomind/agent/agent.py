@@ -8,6 +8,7 @@ on the agent between queries except the model.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend
-from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled
+from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled, decode_threads, prefetch_answer_clips
 from videomind.agent.options import AgentOptions, AnswerCrop
 from videomind.agent.parsing import parse_plan
 from videomind.errors import UserInputError
@@ -26,6 +27,7 @@ from videomind.video import FrameBudget
 log = logging.getLogger(__name__)
 
 StepCallback = Callable[[AgentStep], None]
+NON_FINITE_HINT = "float16 overflow? load the model in bfloat16 or float32"
 
 
 @dataclass
@@ -67,7 +69,22 @@ class VideoMindAgent:
         cls, path_or_hub_id: str | Path | None = None, *, device: str = "auto", dtype: str = "auto",
         options: AgentOptions | None = None, **load_kwargs,
     ) -> VideoMindAgent:  # fmt: skip
-        """Load a VideoMind checkpoint (folder, hub id, or None for the embedded model) and wrap it in an agent."""
+        """Load a VideoMind checkpoint and wrap it in an agent.
+
+        Args:
+            path_or_hub_id: a checkpoint folder, a hub id, or None for the embedded tiny model.
+            device: ``"auto"``, ``"cpu"``, ``"cuda"``, ... (see :func:`videomind.model.load_model`).
+            dtype: ``"auto"``, ``"float32"``, ``"bfloat16"``, ``"float16"``.
+            options: how queries run (default: the official evaluation's settings, or the frame budgets a
+                checkpoint stores for itself, as the embedded model does).
+            **load_kwargs: passed to :func:`videomind.model.load_model` (``base_model``, ``roles``, ...).
+
+        Returns:
+            The agent, its roles those the checkpoint has.
+
+        Raises:
+            CheckpointError: the checkpoint or its base model cannot be loaded.
+        """
         from videomind.model import load_model
 
         model, processor = load_model(path_or_hub_id, device=device, dtype=dtype, **load_kwargs)
@@ -82,7 +99,24 @@ class VideoMindAgent:
         subtitles: str | Path | None = None, duration: float | None = None, on_step: StepCallback | None = None,
         **overrides,
     ) -> AgentResult:  # fmt: skip
-        """Answer ``question`` about ``video`` (multiple choice when ``options`` are given)."""
+        """Answer a question about a video: plan (optional), ground, verify, answer from the chosen moment.
+
+        Args:
+            video: a video file FFmpeg can read.
+            question: the question (or, with ``use_answerer=False``, a grounding query).
+            options: answer options for a multiple-choice question (the answer is then a letter).
+            subtitles: an SRT file, used when ``use_subtitles`` is on.
+            duration: the video's duration in seconds, when known (else read from the file).
+            on_step: called with each role's :class:`AgentStep` as it finishes (the demo streams them).
+            **overrides: any :class:`AgentOptions` field for this query only (``use_verifier=False``, ...).
+
+        Returns:
+            The :class:`AgentResult`: ``answer``, ``moments`` (seconds, best first), ``trace`` (one step per role).
+
+        Raises:
+            UserInputError: an empty question, bad options or an unknown option name.
+            VideoError: the video is missing or unreadable.
+        """
         question = _check_question(question)
         choices = _check_options(options)
         opts = self._options(overrides)
@@ -114,12 +148,32 @@ class VideoMindAgent:
             return query.result
 
     def ground(self, video: str | Path, query: str, top_k: int = 5, **overrides) -> list[Moment]:
-        """Ranked moments for a text query (grounder, then the verifier's re-ranking when it is loaded)."""
+        """Moments matching a text query: the grounder's candidates, re-ranked by the verifier when it is loaded.
+
+        Args:
+            video: a video file.
+            query: what to find (``"the man opens the door"``).
+            top_k: how many moments to return at most.
+            **overrides: :class:`AgentOptions` fields for this query.
+
+        Returns:
+            Up to ``top_k`` :class:`Moment` (start, end in seconds; score), best first.
+        """
         overrides.setdefault("use_answerer", False)
         return self.run(video, query, **overrides).moments[:top_k]
 
     def verify(self, video: str | Path, query: str, moments: Sequence[Moment], **overrides) -> list[float]:
-        """The verifier's score in [0, 1] for each moment (no re-ranking)."""
+        """The verifier's judgement of given moments (no re-ranking).
+
+        Args:
+            video: a video file.
+            query: the moment's description.
+            moments: the moments to judge (seconds).
+            **overrides: :class:`AgentOptions` fields for this query.
+
+        Returns:
+            One score in [0, 1] per moment, in the given order (the official score, about 0.27-0.73).
+        """
         _check_question(query)
         opts = self._options(overrides)
         self.backend.set_mode(opts.fast)
@@ -157,8 +211,9 @@ class VideoMindAgent:
         started = time.perf_counter()
         out = self.backend.ground(clip, text, opts.generation)
         duration = result.duration
-        result.grounder_success = bool(out.rows_norm)
-        if out.rows_norm:
+        finite = out.rows_norm is None or all(math.isfinite(x) for row in out.rows_norm for x in row)
+        result.grounder_success = bool(out.rows_norm) and finite
+        if result.grounder_success:
             result.candidates = [
                 self._moment(s * duration, e * duration, c, duration, opts.round_unit)
                 for s, e, c in out.rows_norm
@@ -168,7 +223,8 @@ class VideoMindAgent:
             with_verifier = opts.use_verifier and self.backend.has_role(Role.VERIFIER.value)
             fallback = spans.fallback_spans(duration, with_verifier)
             result.candidates = [self._moment(s, e, 0.0, duration, opts.round_unit) for s, e in fallback]
-            note = "grounder produced no <|reg|>; using the official fallback candidates"
+            problem = "produced no <|reg|>" if finite else f"gave non-finite moments ({NON_FINITE_HINT})"
+            note = f"grounder {problem}; using the official fallback candidates"
             result.fallbacks.append(f"grounder: {note}")
         result.moments = list(result.candidates)
         parsed = [m.to_dict() for m in result.candidates[: opts.verifier_top_k]]
@@ -182,12 +238,20 @@ class VideoMindAgent:
         text_query = query_text or result.question
         started = time.perf_counter()
         scores = self._score(q, [m.as_span() for m in top], text_query, answer_next=opts.use_answerer)
-        order = sorted(range(len(top)), key=lambda i: -scores[i])  # stable: ties keep the grounder's order
-        result.verifier_scores = scores
-        result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
-        parsed = {"scores": scores, "ranks": order}
+        note = None
+        if all(math.isfinite(s) for s in scores):
+            # stable: ties keep the grounder's order
+            order = sorted(range(len(top)), key=lambda i: -scores[i])
+            result.verifier_scores = scores
+            result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
+        else:  # NaN sorts arbitrarily: never re-rank on it
+            order = list(range(len(top)))
+            note = f"non-finite scores {scores} ({NON_FINITE_HINT}); kept the grounder's order"
+            result.fallbacks.append(f"verifier: {note}")
+            log.warning("verifier: %s", note)
+        parsed = {"scores": [s if math.isfinite(s) else repr(s) for s in scores], "ranks": order}
         self._record(q, AgentStep(Role.VERIFIER, prompts.verifier_prompt(text_query), "", parsed, None,
-                                  time.perf_counter() - started))  # fmt: skip
+                                  time.perf_counter() - started, note))  # fmt: skip
 
     def answer(self, q: _Query, choices: list[str] | None) -> None:
         opts, result = q.options, q.result
@@ -221,9 +285,10 @@ class VideoMindAgent:
 
     def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
         path = str(video)
-        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, getattr(self.backend, "device", None))
-        # Decoding ahead runs beside the model on the core it leaves free: one FFmpeg thread, not one per core.
-        reader = stack.enter_context(self._opener()(path, **({"num_threads": 1} if ahead else {})))
+        device = getattr(self.backend, "device", None)
+        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, device)
+        threads = decode_threads(opts.decode_threads, device, ahead) if opts.fast else 0
+        reader = stack.enter_context(self._opener()(path, **({"num_threads": threads} if threads else {})))
         total = float(duration) if duration is not None else float(reader.duration)
         result = AgentResult(question=question, duration=total, options=choices)
         q = _Query(path, opts, result, on_step, stack)
@@ -273,7 +338,9 @@ class VideoMindAgent:
             clips = [self._clip(q, opts.verifier_budget, *windows[0][0])[0]]
             q.feeder.prefetch(opts.verifier_budget, [window for window, _ in windows])
             clips += [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows[1:]]
-            if answer_next:
+            if answer_next and prefetch_answer_clips(
+                opts.prefetch_answer_clips, getattr(self.backend, "device", None)
+            ):
                 answer_windows = [self._answer_window(q, span) for span in candidates]
                 q.feeder.prefetch(opts.answerer_budget, answer_windows, speculative=True)
         return self.backend.verify(clips, prompts.verifier_prompt(text_query), bounds)

@@ -196,14 +196,16 @@ class ModelBackend:
         batch = self._batch(text, clip, prefix)
         features = self._video_features([clip], batch)
         with use_role(self.model, role):
-            out = self.model.generate(batch, video_embeds=features, **_decoding(settings))
+            out = self.model.generate(batch, video_embeds=features, **_decoding(settings, self.device))
         return self._decode(out.token_ids)
 
     def ground(self, clip: ClipInput, text: str, settings: GenerationSettings) -> GroundOutput:
         batch = self._batch(text, clip)
         features = self._video_features([clip], batch)
         with use_role(self.model, Role.GROUNDER):
-            out = self.model.generate(batch, video_embeds=features, capture_reg=True, **_decoding(settings))
+            out = self.model.generate(
+                batch, video_embeds=features, capture_reg=True, **_decoding(settings, self.device)
+            )
             results = self.model.ground_from_states(
                 batch["input_ids"], batch["video_grid_thw"], out.prefill_prenorm, out.query_states[:1]
             )
@@ -236,7 +238,11 @@ class ModelBackend:
         return torch.sigmoid(probs[:, self.yes_id] - probs[:, self.no_id]).tolist()
 
 
-def _decoding(settings: GenerationSettings) -> dict:
-    generator = torch.Generator().manual_seed(settings.seed) if settings.seed is not None else None
+def _decoding(settings: GenerationSettings, device: torch.device) -> dict:
+    """Keyword arguments of ``VideoMindModel.generate``; a seed gives a generator on the model's device (where the
+    sampling probabilities are)."""
+    generator = None
+    if settings.seed is not None:
+        generator = torch.Generator(device=device).manual_seed(settings.seed)
     return dict(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature, top_p=settings.top_p,
                 generator=generator)  # fmt: skip

@@ -82,6 +82,8 @@ class AgentOptions:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     fast: bool = True
     decode_ahead: bool | None = None
+    decode_threads: int | None = None  # fast mode's FFmpeg threads; None: feeder.decode_threads' device rule
+    prefetch_answer_clips: bool | None = None  # None: feeder.prefetch_answer_clips' device rule
     stream_chunk_frames: int = STREAM_CHUNK_FRAMES
 
     def __post_init__(self) -> None:
@@ -93,6 +95,8 @@ class AgentOptions:
             raise UserInputError(f"verifier_query must be 'question' or 'query', got {self.verifier_query!r}")
         if self.verifier_top_k < 1:
             raise UserInputError("verifier_top_k must be at least 1")
+        if self.decode_threads is not None and self.decode_threads < 0:
+            raise UserInputError("decode_threads must be 0 (FFmpeg picks) or more")
 
     @property
     def planner_enabled(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -47,9 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class RankZeroFilter(logging.Filter):
+    """In multi-process runs (torchrun, deepspeed) only rank 0 logs information; every rank logs its warnings and
+    errors, marked with its rank (torchtune's ``log_rank_zero``, nanochat's ``print0``)."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__()
+        self.rank = rank
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.rank == 0 or record.levelno >= logging.WARNING
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    rank = int(os.environ.get("RANK", "0"))
+    marker = f"[rank {rank}] " if rank else ""
+    logging.basicConfig(level=level, format=f"%(levelname)s {marker}%(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RankZeroFilter(rank))
     if verbose < 2:
         for noisy in ("transformers", "peft", "httpx", "urllib3", "matplotlib", "PIL"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +188,7 @@ class RoleDataset(Dataset):
         self._durations: dict[
             str, float
         ] = {}  # read from the files of examples without an annotated duration
+        self.skipped: Counter[str] = Counter()  # unreadable examples replaced by another, by error kind
         self._by_type: dict[str, list[int]] = {}
         for i, ex in enumerate(self.examples):
             self._by_type.setdefault(ex.data_type, []).append(i)
@@ -213,10 +214,25 @@ class RoleDataset(Dataset):
                     raise DataError(
                         f"example {self.examples[index].id}: {exc} (after {attempt} retries)"
                     ) from exc
-                log.warning("skipping example %s (%s); trying another of the same data type",
-                            self.examples[current].id, exc)  # fmt: skip
+                self._note_skip(self.examples[current].id, exc)
                 current = rng.choice(self._by_type[self.examples[index].data_type])
         raise AssertionError("unreachable")
+
+    def _note_skip(self, example_id: str, exc: Exception) -> None:
+        """Count an unreadable example; only the first one per process is a warning (the rest are debug lines,
+        summarised by ``skip_summary`` at the end of the run)."""
+        self.skipped[type(exc).__name__] += 1
+        first = sum(self.skipped.values()) == 1
+        log.log(logging.WARNING if first else logging.DEBUG,
+                "skipping example %s (%s); trying another of the same data type%s", example_id, exc,
+                "; further skips are counted and summarised at the end" if first else "")  # fmt: skip
+
+    def skip_summary(self) -> str | None:
+        """One line on the examples this process skipped (None when none was)."""
+        if not self.skipped:
+            return None
+        kinds = ", ".join(f"{n} {kind}" for kind, n in self.skipped.most_common())
+        return f"{sum(self.skipped.values())} unreadable examples were skipped and replaced ({kinds})"
 
     def encode(self, example: RoleExample, rng: random.Random) -> dict[str, Any]:
         frames, duration, times = self.frames(example, rng)

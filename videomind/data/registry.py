@@ -87,5 +87,18 @@ def get_source_class(name: str) -> type[DataSource]:
 
 
 def get_source(name: str, root: str | Path = "data") -> DataSource:
-    """The source ``name`` reading under the data root ``root``: ``get_source("charades_sta", "data").load("test")``."""
+    """A dataset source reading its files under a data root.
+
+    Example: ``get_source("charades_sta", "data").load("test")`` -> ``list[Sample]``.
+
+    Args:
+        name: a registered source (``videomind data list`` / :func:`list_sources` show them all).
+        root: the data root; each source reads ``root/<its folder>`` (docs/DATA.md gives every layout).
+
+    Returns:
+        The :class:`DataSource`; its ``load(split)`` parses the annotations into :class:`Sample` records.
+
+    Raises:
+        UserInputError: the name is unknown (the message suggests the closest names).
+    """
     return get_source_class(name)(root)

@@ -101,7 +101,28 @@ def predict(
     on_record: Callable[[PredictionRecord], None] | None = None,
     **option_overrides,
 ) -> Path:
-    """Predict one shard of a benchmark into ``out_dir``; returns the shard file."""
+    """Run the agent over one shard of a benchmark, one JSON line per sample, resumable.
+
+    Args:
+        benchmark: a benchmark name (``videomind eval list`` / ``eval.benchmarks.BENCHMARKS``).
+        data_root: the data root the benchmark's source reads.
+        out_dir: the prediction folder; samples with a complete line in any of its shards are skipped.
+        agent: the agent to run (default: loaded from ``model``).
+        model: a checkpoint folder or hub id, when no ``agent`` is given.
+        limit: only the first ``limit`` samples of the benchmark.
+        shard: which shard this process runs (default: torchrun's RANK / WORLD_SIZE, or everything).
+        progress: show a progress bar.
+        load_kwargs: passed to :meth:`VideoMindAgent.from_pretrained`.
+        on_record: called with each written :class:`PredictionRecord`.
+        **option_overrides: :class:`AgentOptions` fields on top of the benchmark's settings.
+
+    Returns:
+        The shard's prediction file.
+
+    Raises:
+        UserInputError: an unknown benchmark or a bad shard.
+        DataError: the benchmark's annotations cannot be read.
+    """
     bench = get_benchmark(benchmark)
     shard = shard or Shard.parse(None)
     out = Path(out_dir)

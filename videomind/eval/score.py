@@ -187,10 +187,22 @@ def score_folder(
     overrides: Mapping[str, Any] | None = None,
     write: bool = True,
 ) -> dict[str, Any]:
-    """Score the shards of ``folder`` and (by default) write ``folder/metrics.json``; returns its content.
+    """Score a prediction folder with the benchmark's metrics, as its official script does.
 
-    ``overrides`` change the benchmark's :class:`MetricSpec` (e.g. ``{"parse_mode": "official",
-    "union": "official"}`` to reproduce the reference script's numbers).
+    Args:
+        folder: the ``--out`` folder of ``videomind eval predict`` (every ``*.jsonl`` shard in it).
+        benchmark: the benchmark's name (default: the one written in the predictions).
+        overrides: changes to the benchmark's :class:`MetricSpec`, e.g. ``{"parse_mode": "official"}`` or
+            ``{"iou_rule": VIDEOMIND_RULE}`` to score with another script's rules.
+        write: also write ``folder/metrics.json``.
+
+    Returns:
+        The report: overall and per-task metrics, counts (samples, failed, unparsable, zero-length predictions),
+        missing / duplicated / malformed lines, the files read.
+
+    Raises:
+        UserInputError: ``folder`` is not a folder or the benchmark is unknown.
+        DataError: the folder holds no prediction file.
     """
     shards = read_shards(folder)
     lines = list(shards.lines.values())

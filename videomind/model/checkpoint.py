@@ -123,10 +123,25 @@ def load_model(
     attn_implementation: str = "sdpa",
     device_map: str | dict | None = None,
 ) -> tuple[VideoMindModel, VideoMindProcessor]:
-    """Load a VideoMind checkpoint (folder or hub id; None = the embedded default model) -> (model, processor).
+    """Load a VideoMind checkpoint in the released layout, or a plain Qwen2-VL / Qwen2.5-VL / Qwen3-VL folder.
 
-    ``base_model`` overrides the config's ``base_model_path``; ``roles`` limits which adapter folders are loaded
-    (default: every role folder present). ``device_map="auto"`` spreads a large model over several devices.
+    Every tensor must match: a missing or unexpected weight is an error naming it (never silently random).
+
+    Args:
+        path_or_hub_id: a checkpoint folder, a hub id (``"yeliudev/VideoMind-2B"``), or None for the embedded
+            tiny model.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        dtype: ``"auto"`` (the device's default), ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype.
+        base_model: overrides the config's (relative) ``base_model_path``.
+        roles: which adapter folders to load (default: every role folder present).
+        attn_implementation: the base model's attention (``"sdpa"`` as officially, or ``"eager"``).
+        device_map: ``"auto"`` spreads a large model over several devices (instead of ``device``).
+
+    Returns:
+        ``(model, processor)``: the :class:`VideoMindModel` in eval mode and its :class:`VideoMindProcessor`.
+
+    Raises:
+        CheckpointError: the folder is not a checkpoint, the base model cannot be found, or weights do not match.
     """
     ckpt = resolve_checkpoint(path_or_hub_id)
     qwen_config, agent = split_config(read_config_file(ckpt))
@@ -283,7 +298,20 @@ def save_checkpoint(
     base_model_path: str | None = None,
     save_dtype: torch.dtype | None = None,
 ) -> Path:
-    """Write ``model`` in the official released layout (loadable here and by the official code)."""
+    """Write ``model`` in the released layout, loadable here (:func:`load_model`) and by the official code.
+
+    Args:
+        model: the model to save (its config, every role's adapter, the grounder's head when present).
+        processor: its processor (tokenizer, chat template, preprocessor config).
+        out_dir: the checkpoint folder to write (created if needed).
+        roles: which adapters to write (default: every role the model has).
+        base_model_path: recorded in ``config.json`` (default: the model's own; relative paths resolve from the
+            checkpoint folder).
+        save_dtype: dtype of the adapter and head files (default: as the weights are; the release used float16).
+
+    Returns:
+        The checkpoint folder.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     agent = model.config

@@ -430,4 +430,8 @@ def _sample(logits: torch.Tensor, temperature: float, top_p: float, generator: t
         sorted_probs, order = probs.sort(descending=True)
         keep = sorted_probs.cumsum(0) - sorted_probs < top_p
         probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+    if generator is not None and generator.device != probs.device:
+        # torch.multinomial refuses a generator of another device (a CPU one with CUDA probabilities): draw where
+        # the generator lives, so a seed gives the same tokens whichever device holds the model
+        probs = probs.to(generator.device)
     return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))

@@ -54,44 +54,17 @@ class BudgetConfig:
                            self.min_frames)  # fmt: skip
 
 
-@dataclass
-class TinyConfig:
-    """Shape of the tiny random model built when ``model.base: tiny`` (defaults: the oracle's tiny model); ``base``
-    is its family (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``)."""
+@dataclass(frozen=True)
+class TinyConfig(TinyShape):
+    """The tiny random model built when ``model.base: tiny``: every size of ``TinyShape`` (the model's own record,
+    so a new size cannot be forgotten here) plus the seed of its random weights and its base family (``qwen2_vl``,
+    ``qwen2_5_vl`` or ``qwen3_vl``)."""
 
     seed: int = 0
     base: str = "qwen2_vl"
-    hidden_size: int = 64
-    intermediate_size: int = 128
-    num_layers: int = 2
-    num_heads: int = 4
-    num_kv_heads: int = 2
-    vision_depth: int = 2
-    vision_dim: int = 32
-    vision_heads: int = 2
-    mrope_section: list[int] = field(default_factory=lambda: [2, 3, 3])
-    tie_word_embeddings: bool = False  # true like Qwen2-VL-2B, false like 7B
 
     def shape(self) -> TinyShape:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("seed", "base")}
-        values["mrope_section"] = tuple(self.mrope_section)
-        return TinyShape(**values)
-
-
-@dataclass
-class HeadConfig:
-    """Size of a NEW timestamp decoder (official defaults; smaller heads suit the tiny model). Saved in
-    config.json when not the defaults, so the checkpoint reloads with the same head."""
-
-    dims: int = 256
-    num_fusion_layers: int = 3
-    num_heads: int = 8
-    ffn_ratio: int = 4
-    drop_path: float = 0.1
-    frame_pooling: str = "mean"
-
-    def decoder_config(self) -> TimestampDecoderConfig:
-        return TimestampDecoderConfig(**asdict(self))
+        return TinyShape(**{f.name: getattr(self, f.name) for f in fields(TinyShape)})
 
 
 @dataclass
@@ -114,7 +87,9 @@ class ModelConfig:
     tuning_modules: list[str] = field(default_factory=list)  # "projector": also train visual.merger
     freeze_vision: bool = False  # base role only
     tiny: TinyConfig = field(default_factory=TinyConfig)
-    head: HeadConfig = field(default_factory=HeadConfig)
+    # A NEW timestamp decoder's settings (official defaults; smaller heads suit the tiny model): the model's own
+    # record. Saved in config.json when not the defaults, so the checkpoint reloads with the same head.
+    head: TimestampDecoderConfig = field(default_factory=TimestampDecoderConfig)
 
     def lora(self) -> LoraSettings:
         return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_bias)
@@ -234,6 +209,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         return build(tp, value, where)
+    if origin is tuple:
+        return _tuple(value, typing.get_args(tp), where)
     if origin is list:
         (item,) = typing.get_args(tp)
         items = value if isinstance(value, list) else [value]
@@ -244,6 +221,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             raise UserInputError(f"{where} must be a mapping, got {value!r}")
         return {str(k): coerce(v, item, f"{where}.{k}") for k, v in value.items()}
     return _scalar(value, tp, where)
+
+
+def _tuple(value: Any, args: tuple, where: str) -> tuple:
+    """``tuple[X, ...]`` (any length) or ``tuple[X, Y, Z]`` (exactly these) from a YAML list."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(coerce(v, args[0], f"{where}.{i}") for i, v in enumerate(items))
+    if len(items) != len(args):
+        raise UserInputError(f"{where} must hold {len(args)} values, got {value!r}")
+    return tuple(coerce(v, t, f"{where}.{i}") for i, (v, t) in enumerate(zip(items, args)))
 
 
 def _scalar(value: Any, tp: Any, where: str) -> Any:
@@ -280,7 +267,7 @@ def build(cls: type, data: Any, where: str = "") -> Any:
         kwargs[key] = coerce(value, hints[key], name)
     try:
         return cls(**kwargs)
-    except TypeError as exc:  # a required field is missing
+    except (TypeError, ValueError) as exc:  # a required field is missing, or the record refuses a value
         raise UserInputError(f"{where or 'config'}: {exc}") from exc
 
 
@@ -290,7 +277,16 @@ def _suggest(key: str, names) -> str:
 
 
 def to_dict(config: Any) -> dict[str, Any]:
-    return asdict(config)
+    """The config as plain YAML-safe data (tuples become lists)."""
+    return _plain(asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:

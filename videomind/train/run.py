@@ -131,6 +131,10 @@ def run_training(cfg: RunConfig, callbacks: Sequence = ()) -> RunResult:
         trainer.state.save_to_json(str(Path(cfg.train.output_dir) / "trainer_state.json"))
     log.info("finished: step %d, loss %.4f; weights in %s", trainer.state.global_step, output.training_loss,
              cfg.train.output_dir)  # fmt: skip
+    if (
+        dataset.skip_summary()
+    ):  # this process's loading (dataloader workers report their first skip themselves)
+        log.warning("%s", dataset.skip_summary())
     return RunResult(Path(cfg.train.output_dir), trainer.state.global_step, output.training_loss, resume,
                      list(trainer.state.log_history), prepared)  # fmt: skip
 

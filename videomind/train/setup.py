@@ -175,7 +175,7 @@ def _attach_role(model: VideoMindModel, cfg: ModelConfig) -> None:
     role = cfg.role
     if role == "grounder" and model.grounding_head is None:
         hidden = model.qwen_config.text_config.hidden_size
-        model.config.head = cfg.head.decoder_config()
+        model.config.head = cfg.head
         model.grounding_head = TimestampDecoder(hidden, model.config.head).to(model.dtype)  # official init
     for param in model.parameters():
         param.requires_grad_(False)

@@ -286,28 +286,18 @@ class OfficialSource(DataSource):
             f"(layout: docs/DATA.md; `videomind data download {self.name} --root {self.root}` gets the first)"
         )
 
-    def probed_durations(self, videos: Mapping[str, str], looked_for: Sequence[str] = (DURATIONS_FILE,)):
-        """``{video id: seconds}`` read from the video files themselves (``videos``: id -> path), for releases
-        without durations; a ``DataError`` naming the files looked for and the first video that cannot be read."""
-        from videomind.video import probe_duration
-        from videomind.video.errors import VideoError
-
-        out = {}
-        for vid, path in videos.items():
-            try:
-                out[vid] = probe_duration(path)
-            except VideoError as exc:
-                folder = self.root / (self.folder or self.name)
-                raise DataError(
-                    f"{self.name}: no durations: none of {', '.join(looked_for)} in {folder}, and the video {path} "
-                    f"cannot be read to measure it ({exc}); add one of those files or the videos (docs/DATA.md)"
-                ) from exc
-        return out
-
     def videos_on_disk(self, folder: str | None = None) -> set[str]:
         """File names in the video folder (empty when it does not exist)."""
         root = self.video_root(folder)
         return {p.name for p in root.iterdir()} if root.is_dir() else set()
+
+    def moment_sample(
+        self, split: str, key: str, vid: str, duration: float | None, span, **fields: Any
+    ) -> Sample:
+        """A sample about one moment of video ``<vid>.mp4`` (a grounding query, or a question with ``fields``)."""
+        extra = {"vid": vid, **fields.pop("extra", {})}
+        return self.sample(split, key, video=self.video(f"{vid}.mp4"), duration=duration, spans=[span],
+                           extra=extra, **fields)  # fmt: skip
 
     def sample(
         self, split: str, key: str, *, duration: float | None = None, spans=(), **fields: Any
@@ -366,17 +356,9 @@ class SpanJsonlSource(OfficialSource):
         for n, raw in read_jsonl(path):
             rec = Record(raw, path, f"line {n}")
             vid = rec.text("vid")
-            out.append(
-                self.sample(
-                    split,
-                    f"{vid}/{n}",
-                    video=self.video(f"{vid}.mp4"),
-                    duration=rec.number("duration"),
-                    query=clean_query(rec.text("query")),
-                    spans=[rec.span("span")],
-                    extra={"vid": vid},
-                )
-            )
+            query = clean_query(rec.text("query"))
+            out.append(self.moment_sample(split, f"{vid}/{n}", vid, rec.number("duration"), rec.span("span"),
+                                          query=query))  # fmt: skip
         return keep_on_disk(self, out, self.videos_on_disk()) if self.only_on_disk else out
 
 

@@ -45,17 +45,7 @@ class ActivityNetCaptions(OfficialSource):
         for vid, rec in json_items(path):
             duration = self.duration_of(durations, vid, rec) if durations else rec.number("duration")
             for i, (query, span) in enumerate(self._queries(rec)):
-                out.append(
-                    self.sample(
-                        split,
-                        f"{vid}/{i}",
-                        video=self.video(f"{vid}.mp4"),
-                        duration=duration,
-                        query=query,
-                        spans=[span],
-                        extra={"vid": vid},
-                    )
-                )
+                out.append(self.moment_sample(split, f"{vid}/{i}", vid, duration, span, query=query))
         return out
 
     def _events(self, rec: Record) -> tuple[list[str], list[tuple[float, float]]]:

@@ -42,17 +42,7 @@ class Ego4DNaQ(OfficialSource):
             if split == "train" and not TRAIN_MIN_DURATION <= duration <= TRAIN_MAX_DURATION:
                 continue
             for query, span in self._single_moment_queries(rec, split):
-                out.append(
-                    self.sample(
-                        split,
-                        f"{vid}/{len(out)}",
-                        video=self.video(f"{vid}.mp4"),
-                        duration=duration,
-                        query=query,
-                        spans=[span],
-                        extra={"vid": vid},
-                    )
-                )
+                out.append(self.moment_sample(split, f"{vid}/{len(out)}", vid, duration, span, query=query))
         return out
 
     def _single_moment_queries(self, rec: Record, split: str) -> list[tuple[str, tuple[float, float]]]:

@@ -11,8 +11,8 @@ position on every load; here the position is a hash of the record (same on every
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, capitalize_first, json_records, mcq, place_answer
-from videomind.data.sources.qa_ego4d import NUM_OPTIONS, TRAIN_MAX_DURATION, TRAIN_MIN_DURATION, frame_span
+from videomind.data.sources._common import OfficialSource, capitalize_first, mcq, place_answer
+from videomind.data.sources.qa_ego4d import NUM_OPTIONS, ego_records, frame_span
 from videomind.prompts import clean_query
 from videomind.records import Sample
 
@@ -29,32 +29,17 @@ class EgoTimeQA(OfficialSource):
     data_type = "multimodal"
 
     def _load(self, split: str) -> list[Sample]:
-        durations = self.durations()
         out = []
-        for i, rec in enumerate(json_records(self.split_file(split))):
-            vid = rec.text("video_id")
-            duration = self.duration_of(durations, vid, rec)
+        for i, rec, vid, duration in ego_records(self, self.split_file(split), train_filter=True):
             question = capitalize_first(rec.text("question").replace(" l ", " I "))
             words = len(clean_query(question).split(" "))
-            if (
-                not TRAIN_MIN_DURATION <= duration <= TRAIN_MAX_DURATION
-                or not MIN_WORDS <= words <= MAX_WORDS
-            ):
+            if not MIN_WORDS <= words <= MAX_WORDS:
                 continue
             answer = capitalize_first(rec.text("answer"))
             wrong = [capitalize_first(o) for o in rec.texts("wrong_answers", NUM_OPTIONS - 1)]
             options, letter = place_answer(f"{vid}|{question}|{answer}", answer, wrong)
-            out.append(
-                self.sample(
-                    split,
-                    f"{vid}/{i}",
-                    video=self.video(f"{vid}.mp4"),
-                    duration=duration,
-                    spans=[frame_span(rec)],
-                    extra={"vid": vid},
-                    **mcq(question, options, letter, answer),
-                )
-            )
+            out.append(self.moment_sample(split, f"{vid}/{i}", vid, duration, frame_span(rec),
+                                          **mcq(question, options, letter, answer)))  # fmt: skip
         return out
 
 

@@ -48,14 +48,6 @@ class VideoXum(OfficialSource):
                 raise ValueError(f"{len(per_sentence)} span lists for {len(sentences)} sentences")
             spans = [mean_span(s) for s in per_sentence]
         return [
-            self.sample(
-                split,
-                f"{vid}/{i}",
-                video=self.video(f"{vid}.mp4"),
-                duration=duration,
-                query=clean_query(q),
-                spans=[span],
-                extra={"vid": vid},
-            )
+            self.moment_sample(split, f"{vid}/{i}", vid, duration, span, query=clean_query(q))
             for i, (q, span) in enumerate(zip(sentences, spans))
         ]

@@ -53,15 +53,7 @@ class YouCook2(OfficialSource):
     def _video(self, split: str, vid: str, rec: Record) -> list[Sample]:
         duration = rec.number("duration")
         return [
-            self.sample(
-                split,
-                f"{vid}/{i}",
-                video=self.video(f"{vid}.mp4"),
-                duration=duration,
-                query=query,
-                spans=[span],
-                extra={"vid": vid},
-            )
+            self.moment_sample(split, f"{vid}/{i}", vid, duration, span, query=query)
             for i, (query, span) in enumerate(self._queries(rec))
         ]
 
