@@ -20,7 +20,7 @@ from videomind.train.setup import prepare_model
 
 BASES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]
 ROLES = ["grounder", "verifier", "planner", "answerer"]
-PRESETS = {"qwen2_vl": "2b", "qwen2_5_vl": "qwen2_5_vl_3b", "qwen3_vl": "qwen3_vl_2b"}
+PRESETS = {"qwen2_vl": "pretrain_{}_2b", "qwen2_5_vl": "qwen2_5_vl_3b_{}", "qwen3_vl": "qwen3_vl_2b_{}"}
 PRESET_DIR = Path(__file__).resolve().parents[2] / "configs" / "train"
 # the realistic presets made into seconds-long CPU runs (their data, schedule and precision are overridden)
 CPU_RUN = ["train.precision=fp32", "train.deepspeed=null", "train.gradient_checkpointing=false",
@@ -43,7 +43,7 @@ def _overrides(base: str, role: str, out: Path, root: Path) -> list[str]:
 
 def _preset(base: str, role: str) -> str:
     """The base's realistic preset of the role (the answerer has none: any preset's role is overridden)."""
-    return str(PRESET_DIR / f"pretrain_{role if role != 'answerer' else 'planner'}_{PRESETS[base]}.yaml")
+    return str(PRESET_DIR / (PRESETS[base].format(role if role != "answerer" else "planner") + ".yaml"))
 
 
 @torch.no_grad()

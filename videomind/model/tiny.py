@@ -116,7 +116,8 @@ def build_tiny_tokenizer(
 
 @dataclass(frozen=True)
 class TinyShape:
-    """Sizes of a tiny Qwen2-VL (defaults: the oracle's tiny model, about 0.3 M parameters)."""
+    """Sizes of a tiny model (defaults: the oracle's tiny Qwen2-VL, about 0.3 M parameters) and its base family
+    (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``; ``build_tiny_model(base=...)`` overrides it)."""
 
     hidden_size: int = 64
     intermediate_size: int = 128
@@ -128,10 +129,11 @@ class TinyShape:
     vision_heads: int = 2
     mrope_section: tuple[int, int, int] = (2, 3, 3)
     tie_word_embeddings: bool = False
+    base: str = "qwen2_vl"
 
 
 def tiny_qwen_config(
-    tokenizer: Qwen2Tokenizer, shape: TinyShape = TinyShape(), base: str = "qwen2_vl"
+    tokenizer: Qwen2Tokenizer, shape: TinyShape = TinyShape(), base: str | None = None
 ) -> PretrainedConfig:
     ids = tokenizer.convert_tokens_to_ids
     vocab = -(-len(tokenizer) // 64) * 64  # padded like the real vocabularies (unused rows at the end)
@@ -147,7 +149,8 @@ def tiny_qwen_config(
         image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
     )  # fmt: skip
-    return family_of(base).tiny_config(text, vision, token_ids, shape.tie_word_embeddings)
+    family = family_of(base if base is not None else shape.base)
+    return family.tiny_config(text, vision, token_ids, shape.tie_word_embeddings)
 
 
 def build_tiny_model(
@@ -160,15 +163,15 @@ def build_tiny_model(
     head_config: TimestampDecoderConfig | None = None,
     tokenizer: Qwen2Tokenizer | None = None,
     dtype: torch.dtype = torch.float32,
-    base: str = "qwen2_vl",
+    base: str | None = None,
 ) -> tuple[VideoMindModel, VideoMindProcessor]:
     """A tiny random VideoMind model + processor on the ``base`` family (``qwen2_vl``, ``qwen2_5_vl`` or
-    ``qwen3_vl``), offline, deterministic for a seed.
+    ``qwen3_vl``; default ``shape.base``), offline, deterministic for a seed.
 
     With ``random_adapters`` the LoRA B matrices and the role copies of embed_tokens / lm_head are perturbed, so
     every role really changes the logits (fresh LoRA adapters equal the base model).
     """
-    family = family_of(base)
+    family = family_of(base if base is not None else shape.base)
     tokenizer = tokenizer or build_tiny_tokenizer(base=family.name)
     processor = VideoMindProcessor(tokenizer, family=family)
     config = tiny_qwen_config(tokenizer, shape, family.name)

@@ -57,11 +57,9 @@ class BudgetConfig:
 @dataclass(frozen=True)
 class TinyConfig(TinyShape):
     """The tiny random model built when ``model.base: tiny``: every size of ``TinyShape`` (the model's own record,
-    so a new size cannot be forgotten here) plus the seed of its random weights and its base family (``qwen2_vl``,
-    ``qwen2_5_vl`` or ``qwen3_vl``)."""
+    so a new size cannot be forgotten here, its base family included) plus the seed of its random weights."""
 
     seed: int = 0
-    base: str = "qwen2_vl"
 
     def shape(self) -> TinyShape:
         return TinyShape(**{f.name: getattr(self, f.name) for f in fields(TinyShape)})

@@ -102,9 +102,7 @@ def portable_base_path(ckpt: Path, declared: str | None) -> str | None:
 def _tiny(cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
     from videomind.model.tiny import build_tiny_model
 
-    model, processor = build_tiny_model(
-        cfg.tiny.seed, roles=(), shape=cfg.tiny.shape(), dtype=dtype, base=cfg.tiny.base
-    )
+    model, processor = build_tiny_model(cfg.tiny.seed, roles=(), shape=cfg.tiny.shape(), dtype=dtype)
     model.config.role = None
     return model, processor
 
