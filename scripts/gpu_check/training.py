@@ -1,7 +1,7 @@
 """GPU check, part ``training``: a few optimiser steps of each role on the device, as ``videomind train`` runs them.
 
 Each role (grounder, verifier, planner, answerer) trains a tiny random base on a generated synthetic world with the
-HF Trainer in bf16 mixed precision, gradient checkpointing on, SDPA (FlashAttention-2 when ``flash_attn`` imports
+our training loop in bf16 mixed precision, gradient checkpointing on, SDPA (FlashAttention-2 when ``flash_attn`` imports
 on a GPU) and Liger kernels when ``liger-kernel`` imports on a GPU. Passes when every logged loss is finite and the
 loss on a fixed batch (two examples, evaluated before and after) falls for every role.
 """

@@ -59,7 +59,7 @@ def synth_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _training_device(device, monkeypatch):
-    """HF's Trainer takes a visible GPU by itself: training tests use one only when VIDEOMIND_TEST_DEVICE asks."""
+    """The training loop takes a visible GPU by itself: training tests use one only when VIDEOMIND_TEST_DEVICE asks."""
     if device.type == "cpu" and torch.cuda.is_available():
         monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 

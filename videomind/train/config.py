@@ -31,6 +31,7 @@ from videomind.model.adapters import LoraSettings
 from videomind.model.bases import FAMILIES
 from videomind.model.grounding_head import TimestampDecoderConfig
 from videomind.model.tiny import TinyShape
+from videomind.train.optim import OPTIMIZERS, SCHEDULERS
 from videomind.video.budget import PATCH_AREA, FrameBudget
 
 TRAIN_ROLES = ("grounder", "verifier", "planner", "answerer", "base")
@@ -162,6 +163,8 @@ class RunConfig:
         _one_of("model.role", self.model.role, TRAIN_ROLES)
         _one_of("train.precision", self.train.precision, PRECISIONS)
         _one_of("model.tiny.base", self.model.tiny.base, tuple(FAMILIES))
+        _one_of("train.optim", self.train.optim, OPTIMIZERS)
+        _one_of("train.lr_scheduler", self.train.lr_scheduler, SCHEDULERS)
         if not 0 <= self.train.warmup_ratio < 1:
             raise UserInputError(f"train.warmup_ratio must be in [0, 1), got {self.train.warmup_ratio}")
         for task in self.data.budgets:

@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,12 +221,14 @@ def enable_gradient_checkpointing(model: VideoMindModel) -> None:
 
 def apply_liger(model: VideoMindModel) -> bool:
     """Liger kernels (RoPE, RMSNorm, SwiGLU, LayerNorm) on a GPU when ``liger-kernel`` is installed. Our loss
-    computes logits only at supervised positions, so the fused cross-entropy is not needed."""
+    computes logits only at supervised positions, so the fused cross-entropy is not needed. On a GPU without the
+    package, a warning says so (once per process); on a CPU Liger does not apply and nothing is said."""
     if not torch.cuda.is_available():
         return False
     try:
         import liger_kernel.transformers as liger
     except ImportError:
+        _warn_liger_missing()
         return False
     patch = getattr(liger, model.family.liger_patch, None)  # e.g. apply_liger_kernel_to_qwen3_vl
     if patch is None:
@@ -236,3 +240,10 @@ def apply_liger(model: VideoMindModel) -> bool:
     patch(**{k: v for k, v in wanted.items() if k in accepted})
     log.info("Liger kernels applied")
     return True
+
+
+@functools.cache
+def _warn_liger_missing() -> None:
+    if int(os.environ.get("RANK", "0")) == 0:  # a setting, the same on every rank: said by the first one
+        log.warning("train.liger is true but liger-kernel is not installed: training without Liger kernels "
+                    "(pip install liger-kernel, or set train.liger=false)")  # fmt: skip
