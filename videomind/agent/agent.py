@@ -279,7 +279,9 @@ class VideoMindAgent:
         return open_video
 
     def _options(self, overrides: dict) -> AgentOptions:
-        return self.options.updated(**overrides) if overrides else self.options
+        opts = self.options.updated(**overrides) if overrides else self.options
+        # frames are sized for the model's patches (backends without a model, as test fakes, keep the budgets)
+        return opts.for_frame_factor(getattr(self.backend, "frame_factor", None))
 
     def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
         path = str(video)
@@ -305,11 +307,13 @@ class VideoMindAgent:
             reader = q.stack.enter_context(self._opener()(q.video))
             clip = reader.sample(budget, start, end)
             key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
-            return ClipInput(clip.frames, key), clip.view
+            return ClipInput(clip.frames, key, timestamps=clip.timestamps), clip.view
         plan = q.feeder.plan(budget, start, end)
         key = (q.video, plan.indices, (len(plan), 3, *plan.size))
         if key not in q.clips:
-            q.clips[key] = ClipInput.streamed(q.feeder.stream(plan), key, len(plan), plan.size)
+            q.clips[key] = ClipInput.streamed(
+                q.feeder.stream(plan), key, len(plan), plan.size, plan.view.timestamps
+            )
         return q.clips[key], plan.view
 
     def _answer_window(self, q: _Query, span: tuple[float, float]) -> tuple[float, float]:

@@ -104,6 +104,14 @@ class AgentOptions:
             self.use_planner if self.use_planner is not None else (self.auto_planning or self.auto_rephrasing)
         )
 
+    def for_frame_factor(self, factor: int | None) -> AgentOptions:
+        """A copy whose frame budgets round frame sides to ``factor`` (the model's ``processor.vision.factor``:
+        28 for Qwen2-VL / Qwen2.5-VL, 32 for Qwen3-VL); ``None`` keeps them."""
+        budgets = {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith("_budget")}
+        if factor is None or all(b.factor == factor for b in budgets.values()):
+            return self
+        return replace(self, **{name: b.with_(factor=factor) for name, b in budgets.items()})
+
     def updated(self, **overrides: Any) -> AgentOptions:
         """A copy with some fields changed; unknown names are an error (no silent typos)."""
         known = {f.name for f in fields(self)}
