@@ -13,7 +13,7 @@ EXAMPLE_VIDEO := examples/shapes.mp4
 EXAMPLE_QUESTION := What colour is the shape that appears after the blue square leaves?
 EXAMPLE_OPTIONS := purple white blue green
 
-.PHONY: setup test ask lint format tiny-model clean-venv
+.PHONY: setup test ask lint format tiny-model clean-venv gpu-wheels gpu-check
 
 setup: $(STAMP)
 
@@ -25,19 +25,20 @@ $(STAMP): pyproject.toml
 	touch $@
 
 test: setup
-	$(BIN)/ruff check videomind tests recipes
+	$(BIN)/ruff check videomind tests recipes scripts
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(if $(filter true 1 yes,$(CI)),$(MAKE) gpu-check DEVICE=cpu QUICK=1 OUT=runs/gpu-check-ci)
 
 ask: setup
 	$(BIN)/videomind ask $(EXAMPLE_VIDEO) "$(EXAMPLE_QUESTION)" --options $(EXAMPLE_OPTIONS)
 
 lint: setup
-	$(BIN)/ruff check videomind tests recipes
-	$(BIN)/ruff format --check videomind tests recipes
+	$(BIN)/ruff check videomind tests recipes scripts
+	$(BIN)/ruff format --check videomind tests recipes scripts
 
 format: setup
-	$(BIN)/ruff format videomind tests recipes
-	$(BIN)/ruff check --fix videomind tests recipes
+	$(BIN)/ruff format videomind tests recipes scripts
+	$(BIN)/ruff check --fix videomind tests recipes scripts
 
 # The embedded tiny model: synthetic data, vision warm-up, base, the three roles, combine, embed (about 1 h on 2 CPU
 # cores), then the measurement reported in docs/TINY_MODEL.md, and the model card again with the results.
@@ -49,3 +50,27 @@ tiny-model: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The GPU check (docs/PERFORMANCE.md, "GPU check"). The GPU machine's Python has torch (CUDA), transformers, peft,
+# accelerate, safetensors, numpy, pytest, hypothesis, tqdm, pyyaml and huggingface_hub but no PyAV, and no network:
+# gpu-wheels downloads here the wheels it lacks, for its Python, into .gpu-wheels/ (ignored by git: carry it with the
+# working tree, 64 MiB in all). liger-kernel is optional (training uses it on a GPU when it imports).
+GPU_PYTHON_VERSION ?= 3.12
+GPU_PLATFORMS ?= manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64
+GPU_WHEELS ?= av==18.1.0 liger-kernel==0.8.5
+DEVICE ?= cuda
+OUT ?= runs/gpu-check
+# the virtual environment where there is one (CI, a developer), else the machine's own Python (the GPU machine)
+CHECK_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --python-version $(GPU_PYTHON_VERSION) \
+		--implementation cp $(addprefix --platform ,$(GPU_PLATFORMS)) -d .gpu-wheels $(GPU_WHEELS)
+	$(PYTHON) scripts/gpu_check/install.py size
+
+# make gpu-check [DEVICE=cuda|cpu] [QUICK=1] [OUT=folder]: OUT/summary.json says "passed" and holds every figure.
+# PARTS="bench_agent bench_scale" reruns some parts (on a warm machine the videos and checkpoint are kept).
+gpu-check:
+	$(CHECK_PYTHON) scripts/gpu_check/install.py install
+	$(CHECK_PYTHON) -m scripts.gpu_check --device $(DEVICE) $(if $(QUICK),--quick) --out $(OUT) \
+		$(if $(PARTS),--parts $(PARTS)) $(if $(BUDGET),--budget $(BUDGET))

@@ -140,6 +140,18 @@ def video_message(text: str, video: Any = None) -> list[dict[str, Any]]:
 
 
 # The verifier's input layout: segment tokens inserted among the visual tokens (REFERENCE.md s.4.3).
+def segment_steps(bounds: tuple[float, float], num_steps: int) -> tuple[int, int]:
+    """The temporal steps ``(k_s, k_e)`` a segment ``(ss, se)`` (fractions of the clip) marks: ``<|seg_start|>``
+    goes before step ``round(ss*T)``, ``<|seg_end|>`` after step ``round(se*T) - 1`` (Python rounding, clamped to
+    [0, T])."""
+    ss, se = bounds
+    k_s = min(max(round(ss * num_steps), 0), num_steps)
+    k_e = min(max(round(se * num_steps), 0), num_steps)
+    if k_s > k_e:
+        raise ValueError(f"segment start step {k_s} is after its end step {k_e}")
+    return k_s, k_e
+
+
 def insert_segment_tokens(
     ids: list[int],
     vision_start: int,
@@ -151,11 +163,7 @@ def insert_segment_tokens(
 ) -> list[int]:
     """The verifier's input: ``<|seg_start|>`` before the visual tokens of step ``round(ss*T)`` and ``<|seg_end|>``
     after those of step ``round(se*T) - 1`` (Python rounding, clamped to [0, T]; REFERENCE.md s.4.3)."""
-    ss, se = bounds
-    k_s = min(max(round(ss * num_steps), 0), num_steps)
-    k_e = min(max(round(se * num_steps), 0), num_steps)
-    if k_s > k_e:
-        raise ValueError(f"segment start step {k_s} is after its end step {k_e}")
+    k_s, k_e = segment_steps(bounds, num_steps)
     b = ids.index(vision_start)
     out = list(ids)
     out.insert(b + 1 + k_s * tokens_per_step, seg_start)

@@ -1,4 +1,5 @@
-"""The whole agent on a tiny random model and a real (generated) video (the commands: tests/cli/test_ask.py)."""
+"""The whole agent on a tiny random model and a real (generated) video, on the test device (the commands:
+tests/cli/test_ask.py)."""
 
 import json
 
@@ -20,8 +21,15 @@ def video(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def agent(tiny):
-    model, processor = tiny
+def agent(tiny, device):
+    """The tiny model on the test device (VIDEOMIND_TEST_DEVICE)."""
+    if device.type == "cpu":
+        model, processor = tiny
+    else:  # a copy of its own: the session's tiny model stays on the CPU for the other tests
+        from videomind.model import build_tiny_model
+
+        model, processor = build_tiny_model(seed=0)
+        model.to(device)
     options = AgentOptions(auto_planning=True, generation=GenerationSettings(max_new_tokens=8))
     return VideoMindAgent(ModelBackend(model, processor), options)
 

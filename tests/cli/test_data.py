@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
-from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from tests.data import builders_grounding as bg
@@ -18,20 +14,6 @@ from videomind.data.stats import check_source, default_splits, probe_duration, t
 from videomind.errors import DataError
 
 V = bg.VIDEOS
-
-
-def write_video(path: Path, seconds: float = 2.0, fps: int = 4) -> None:
-    """A tiny real H.264 video (so the duration probe reads an actual container)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 10, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
 
 
 def test_data_list_shows_every_source(capsys):
@@ -54,13 +36,13 @@ def test_data_list_json(capsys):
 
 
 def test_probe_reads_a_real_video(tmp_path):
-    write_video(tmp_path / "a.mp4", seconds=2.0, fps=4)
+    bg.write_video(tmp_path / "a.mp4", seconds=2.0, fps=4)
     assert probe_duration(str(tmp_path / "a.mp4")) == pytest.approx(2.0, abs=0.3)
 
 
 def test_data_check_reports_missing_and_unreadable_videos(tmp_path, capsys):
     bg.charades_sta(tmp_path)
-    write_video(tmp_path / "charades_sta" / V / "AO8RW.mp4")
+    bg.write_video(tmp_path / "charades_sta" / V / "AO8RW.mp4")
     (tmp_path / "charades_sta" / V / "Y6R7T.mp4").write_bytes(b"not a video")
     code = cli_main(["data", "check", "charades_sta", "--root", str(tmp_path), "--no-progress"])
     out = capsys.readouterr().out
@@ -78,7 +60,7 @@ def test_data_check_reports_missing_and_unreadable_videos(tmp_path, capsys):
 def test_data_check_passes_on_a_complete_dataset(tmp_path, capsys):
     bg.charades_sta(tmp_path)
     for vid in ("AO8RW", "Y6R7T"):
-        write_video(tmp_path / "charades_sta" / V / f"{vid}.mp4")
+        bg.write_video(tmp_path / "charades_sta" / V / f"{vid}.mp4")
     assert cli_main(["data", "check", "charades_sta", "--root", str(tmp_path), "--no-progress"]) == 0
     assert capsys.readouterr().out.strip().endswith("OK")
 

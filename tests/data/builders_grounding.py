@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 
 VIDEOS = "videos_3fps_480_noaudio"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # real excerpts of public releases
+
+
+def copy_fixture(root: Path, name: str, *files: str, folder: str | None = None) -> Path:
+    """Copy ``tests/fixtures/<name>/<file>`` files into ``<root>/<folder or name>/<file>``; returns ``root``."""
+    for f in files:
+        (root / (folder or name) / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / name / f, root / (folder or name) / f)
+    return root
 
 
 def write_json(path: Path, data) -> None:
@@ -34,6 +46,21 @@ def touch_videos(folder: Path, *names: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         (folder / name).write_bytes(b"")
+
+
+def write_video(path: Path, seconds: float = 2.0, fps: int = 4) -> None:
+    """A tiny real H.264 video (so the duration probe reads an actual container; the extension picks the
+    container: .mp4, .mov, .avi ...)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for i in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 10, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
 
 
 def _qvh_row(qid, vid, windows, duration=150):

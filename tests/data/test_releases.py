@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.data.builders_grounding import FIXTURES, copy_fixture
 from videomind.data import get_source
 from videomind.errors import DataError
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def copy_fixture(tmp_path: Path, name: str, *files: str) -> Path:
-    (tmp_path / name).mkdir(parents=True, exist_ok=True)
-    for f in files:
-        shutil.copy(FIXTURES / name / f, tmp_path / name / f)
-    return tmp_path
 
 
 def test_charades_durations_from_the_charades_csv_and_spans_as_annotated(tmp_path, caplog):

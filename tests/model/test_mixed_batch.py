@@ -3,6 +3,7 @@ of the rows that have a video only, so grids must be found per video, not per ba
 
 import random
 
+import pytest
 import torch
 
 from videomind.data.collator import Collator, encode_example, mask_labels
@@ -32,9 +33,12 @@ def _head_losses(model, batch):
 
 
 def test_first_grid_rows_skip_rows_without_a_video():
-    ids = torch.tensor([[5, 1, 1], [9, 5, 1], [1, 1, 1], [5, 5, 1]])
-    assert first_grid_rows(ids, vision_start=9) == [None, 0, None, None]
-    assert first_grid_rows(ids, vision_start=5) == [0, 1, None, 2]
+    pad = 7
+    grids = torch.tensor([[1, 2, 2], [2, 2, 2], [1, 2, 4]])  # 1, 2 and 2 frame tokens with merge 2
+    ids = torch.tensor([[5, 7, 0, 0], [5, 1, 1, 1], [7, 0, 7, 0], [7, 7, 1, 1]])
+    assert first_grid_rows(ids, grids, video_pad=pad, merge=2) == [0, None, 1, 2]
+    with pytest.raises(ValueError, match="do not add up"):
+        first_grid_rows(ids[:1], grids[1:2], video_pad=pad, merge=2)
 
 
 def test_head_loss_of_a_mixed_batch_equals_the_grounding_rows_own(tiny):

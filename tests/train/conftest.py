@@ -58,6 +58,13 @@ def synth_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _training_device(device, monkeypatch):
+    """The training loop takes a visible GPU by itself: training tests use one only when VIDEOMIND_TEST_DEVICE asks."""
+    if device.type == "cpu" and torch.cuda.is_available():
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.fixture(autouse=True)
 def _few_threads():
     """Tiny models run fastest on one thread, and the test machine is shared."""
     threads = torch.get_num_threads()

@@ -66,6 +66,11 @@ def test_overrides_are_typed_and_nested():
         ("train.gradient_checkpointing=maybe", "must be bool"),
         ("model.role=painter", "model.role is 'painter'"),
         ("train.precision=fp8", "train.precision"),
+        ("train.optim=adafactor", "train.optim is 'adafactor'; choose one of adamw_torch"),
+        (
+            "train.lr_scheduler=cosine_decay",
+            "train.lr_scheduler is 'cosine_decay'; choose one of linear, cosine",
+        ),
         ("train.max_steps", "not key=value"),
         ("train.max_steps.x=1", "below a plain value"),
         ("data.datasets.x=1", "list index"),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import TrainerCallback
 
 from tests.train.conftest import tiny_overrides
 from videomind.train.config import load_config, save_config
@@ -20,30 +19,31 @@ REPO = Path(__file__).resolve().parents[2]
 KILLER = """
 import os, signal, sys
 import torch
-from transformers import TrainerCallback
 torch.set_num_threads(1)
+from videomind.train import checkpoints
 from videomind.train.config import load_config
 from videomind.train.run import run_training
-from videomind.train.trainer import VideoMindTrainer
 
 kill_at = int(sys.argv[2])
-save_rng = VideoMindTrainer._save_rng_state
+save_rng = checkpoints.save_rng_state
 
-def dying(self, output_dir):
-    if self.state.global_step == kill_at:
+def dying(folder, rank):
+    if folder.name == f"{checkpoints.TMP_PREFIX}{kill_at}":
         os.kill(os.getpid(), signal.SIGKILL)
-    return save_rng(self, output_dir)
+    return save_rng(folder, rank)
 
-VideoMindTrainer._save_rng_state = dying
+checkpoints.save_rng_state = dying  # the loop calls it through the module, after weights and optimiser
 run_training(load_config(sys.argv[1]))
 """
 
 
-class StepCounter(TrainerCallback):
+class StepCounter:
+    """A callback of our protocol (``videomind.train.loop``): the global step after each optimiser step."""
+
     def __init__(self):
         self.steps = []
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_step_end(self, state):
         self.steps.append(state.global_step)
 
 

@@ -8,6 +8,7 @@ on the agent between queries except the model.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from videomind import prompts, spans
 from videomind.agent.backend import Backend, ClipInput, ModelBackend, Session
-from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled
+from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled, decode_threads, prefetch_answer_clips
 from videomind.agent.inputs import check_options, check_question, check_top_k
 from videomind.agent.options import AgentOptions, AnswerCrop
 from videomind.agent.parsing import parse_plan
@@ -26,6 +27,7 @@ from videomind.video import FrameBudget
 log = logging.getLogger(__name__)
 
 StepCallback = Callable[[AgentStep], None]
+NON_FINITE_HINT = "float16 overflow? load the model in bfloat16 or float32"
 
 
 @dataclass
@@ -218,8 +220,9 @@ class VideoMindAgent:
         started = time.perf_counter()
         out = q.model.ground(clip, text, opts.generation)
         duration = result.duration
-        result.grounder_success = bool(out.rows_norm)
-        if out.rows_norm:
+        finite = out.rows_norm is None or all(math.isfinite(x) for row in out.rows_norm for x in row)
+        result.grounder_success = bool(out.rows_norm) and finite
+        if result.grounder_success:
             result.candidates = [
                 self._moment(s * duration, e * duration, c, duration, opts.round_unit)
                 for s, e, c in out.rows_norm
@@ -229,7 +232,8 @@ class VideoMindAgent:
             with_verifier = opts.use_verifier and self.backend.has_role(Role.VERIFIER.value)
             fallback = spans.fallback_spans(duration, with_verifier)
             result.candidates = [self._moment(s, e, 0.0, duration, opts.round_unit) for s, e in fallback]
-            note = "grounder produced no <|reg|>; using the official fallback candidates"
+            problem = "produced no <|reg|>" if finite else f"gave non-finite moments ({NON_FINITE_HINT})"
+            note = f"grounder {problem}; using the official fallback candidates"
             result.fallbacks.append(f"grounder: {note}")
         result.moments = list(result.candidates)
         parsed = [m.to_dict() for m in result.candidates[: opts.verifier_top_k]]
@@ -243,12 +247,20 @@ class VideoMindAgent:
         text_query = query_text or result.question
         started = time.perf_counter()
         scores = self._score(q, [m.as_span() for m in top], text_query, answer_next=opts.use_answerer)
-        order = sorted(range(len(top)), key=lambda i: -scores[i])  # stable: ties keep the grounder's order
-        result.verifier_scores = scores
-        result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
-        parsed = {"scores": scores, "ranks": order}
+        note = None
+        if all(math.isfinite(s) for s in scores):
+            # stable: ties keep the grounder's order
+            order = sorted(range(len(top)), key=lambda i: -scores[i])
+            result.verifier_scores = scores
+            result.moments = [Moment(top[i].start, top[i].end, scores[i]) for i in order]
+        else:  # NaN sorts arbitrarily: never re-rank on it
+            order = list(range(len(top)))
+            note = f"non-finite scores {scores} ({NON_FINITE_HINT}); kept the grounder's order"
+            result.fallbacks.append(f"verifier: {note}")
+            log.warning("verifier: %s", note)
+        parsed = {"scores": [s if math.isfinite(s) else repr(s) for s in scores], "ranks": order}
         self._record(q, AgentStep(Role.VERIFIER, prompts.verifier_prompt(text_query), "", parsed, None,
-                                  time.perf_counter() - started))  # fmt: skip
+                                  time.perf_counter() - started, note))  # fmt: skip
 
     def answer(self, q: _Query, choices: list[str] | None) -> None:
         opts, result = q.options, q.result
@@ -276,13 +288,16 @@ class VideoMindAgent:
         return open_video
 
     def _options(self, overrides: dict) -> AgentOptions:
-        return self.options.updated(**overrides) if overrides else self.options
+        opts = self.options.updated(**overrides) if overrides else self.options
+        # frames are sized for the model's patches (backends without a model, as test fakes, keep the budgets)
+        return opts.for_frame_factor(getattr(self.backend, "frame_factor", None))
 
     def _start(self, video, question, choices, opts, duration, on_step, stack, subtitles) -> _Query:
         path = str(video)
-        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, getattr(self.backend, "device", None))
-        # Decoding ahead runs beside the model on the core it leaves free: one FFmpeg thread, not one per core.
-        reader = stack.enter_context(self._opener()(path, **({"num_threads": 1} if ahead else {})))
+        device = getattr(self.backend, "device", None)
+        ahead = opts.fast and decode_ahead_enabled(opts.decode_ahead, device)
+        threads = decode_threads(opts.decode_threads, device, ahead) if opts.fast else 0
+        reader = stack.enter_context(self._opener()(path, **({"num_threads": threads} if threads else {})))
         total = float(duration) if duration is not None else float(reader.duration)
         result = AgentResult(question=question, duration=total, options=choices)
         q = _Query(path, opts, result, on_step, stack, self.backend.session(opts.fast))
@@ -303,11 +318,13 @@ class VideoMindAgent:
             with self._opener()(q.video) as reader:
                 clip = reader.sample(budget, start, end)
             key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
-            return ClipInput(clip.frames, key), clip.view
+            return ClipInput(clip.frames, key, timestamps=clip.timestamps), clip.view
         plan = q.feeder.plan(budget, start, end)
         key = (q.video, plan.indices, (len(plan), 3, *plan.size))
         if key not in q.clips:
-            q.clips[key] = ClipInput.streamed(q.feeder.stream(plan), key, len(plan), plan.size)
+            q.clips[key] = ClipInput.streamed(
+                q.feeder.stream(plan), key, len(plan), plan.size, plan.view.timestamps
+            )
         return q.clips[key], plan.view
 
     def _answer_window(self, q: _Query, span: tuple[float, float]) -> tuple[float, float]:
@@ -332,7 +349,9 @@ class VideoMindAgent:
             clips = [self._clip(q, opts.verifier_budget, *windows[0][0])[0]]
             q.feeder.prefetch(opts.verifier_budget, [window for window, _ in windows])
             clips += [self._clip(q, opts.verifier_budget, *window)[0] for window, _ in windows[1:]]
-            if answer_next:
+            if answer_next and prefetch_answer_clips(
+                opts.prefetch_answer_clips, getattr(self.backend, "device", None)
+            ):
                 answer_windows = [self._answer_window(q, span) for span in candidates]
                 q.feeder.prefetch(opts.answerer_budget, answer_windows, speculative=True)
         return q.model.verify(clips, prompts.verifier_prompt(text_query), bounds)

@@ -19,7 +19,6 @@ import torch
 from videomind import prompts
 from videomind.agent.options import GenerationSettings
 from videomind.model.adapters import roles_of, use_role
-from videomind.prompts import insert_segment_tokens
 from videomind.records import Role
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +32,8 @@ class ClipInput:
     size, so vision features can be shared).
 
     Either ``frames``, uint8 ``(N, 3, H, W)``, or (the fast agent) a ``stream`` of consecutive pieces of them,
-    read once, with ``num_frames`` and ``size`` known in advance; see ``ClipInput.streamed``.
+    read once, with ``num_frames`` and ``size`` known in advance; see ``ClipInput.streamed``. ``timestamps``: the
+    frames' seconds in the video (newer bases see the time: Qwen2.5-VL in its positions, Qwen3-VL as text).
     """
 
     frames: torch.Tensor | None
@@ -41,6 +41,7 @@ class ClipInput:
     stream: Iterable[torch.Tensor] | None = None
     num_frames: int = 0
     size: tuple[int, int] = (0, 0)
+    timestamps: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if (self.frames is None) == (self.stream is None):
@@ -48,9 +49,10 @@ class ClipInput:
 
     @classmethod
     def streamed(
-        cls, stream: Iterable[torch.Tensor], key: tuple, num_frames: int, size: tuple[int, int]
-    ) -> ClipInput:
-        return cls(None, key, stream, num_frames, size)
+        cls, stream: Iterable[torch.Tensor], key: tuple, num_frames: int, size: tuple[int, int],
+        timestamps: tuple[float, ...] | None = None,
+    ) -> ClipInput:  # fmt: skip
+        return cls(None, key, stream, num_frames, size, timestamps)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,11 @@ class ModelBackend:
         return self.model.device
 
     @property
+    def frame_factor(self) -> int:
+        """Frame sides must be multiples of this for the model's processor (the agent sizes its frames so)."""
+        return self.processor.vision.factor
+
+    @property
     def share_features(self) -> bool:
         return self._direct.share_features
 
@@ -191,13 +198,15 @@ class ModelBackend:
         rendered = self.processor.render(prompts.video_message(text)) + prefix
         return self.processor([rendered], **self._videos([clip]))
 
-    def _videos(self, clips: Sequence[ClipInput]) -> dict[str, list[torch.Tensor]]:
-        """The processor's video argument: frames, or the grids of streamed clips (encoded piece by piece)."""
+    def _videos(self, clips: Sequence[ClipInput]) -> dict[str, list]:
+        """The processor's video arguments: frames, or the grids of streamed clips (encoded piece by piece), and
+        the frames' times."""
+        times = [c.timestamps for c in clips]
         if all(c.stream is None for c in clips):
-            return {"videos": [c.frames for c in clips]}
+            return {"videos": [c.frames for c in clips], "timestamps": times}
         if any(c.stream is None for c in clips):
             raise ValueError("a batch mixes streamed and whole clips")
-        return {"grids": [self.processor.grid_of(c.num_frames, *c.size) for c in clips]}
+        return {"grids": [self.processor.grid_of(c.num_frames, *c.size) for c in clips], "timestamps": times}
 
     def _video_features(
         self, state: QueryState, clips: Sequence[ClipInput], batch: dict[str, torch.Tensor]
@@ -253,7 +262,7 @@ class ModelBackend:
             batch = self._batch(text, clip, prefix)
             features = self._video_features(state or self._direct, [clip], batch)
             with use_role(self.model, role):
-                out = self.model.generate(batch, video_embeds=features, **_decoding(settings))
+                out = self.model.generate(batch, video_embeds=features, **_decoding(settings, self.device))
             return self._decode(out.token_ids)
 
     def ground(
@@ -264,7 +273,7 @@ class ModelBackend:
             features = self._video_features(state or self._direct, [clip], batch)
             with use_role(self.model, Role.GROUNDER):
                 out = self.model.generate(
-                    batch, video_embeds=features, capture_reg=True, **_decoding(settings)
+                    batch, video_embeds=features, capture_reg=True, **_decoding(settings, self.device)
                 )
                 results = self.model.ground_from_states(
                     batch["input_ids"], batch["video_grid_thw"], out.prefill_prenorm, out.query_states[:1]
@@ -289,33 +298,22 @@ class ModelBackend:
         return scores
 
     def _verify_batch(self, state: QueryState, clips, text, bounds) -> list[float]:
-        ids = self.model.token_ids
         rendered = self.processor.render(prompts.video_message(text))
-        batch = self.processor([rendered] * len(clips), padding_side="left", **self._videos(clips))
-        merge = self.processor.vision.merge_size**2
-        rows = []
-        for row, mask, grid, bound in zip(
-            batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"], bounds
-        ):
-            t, h, w = (int(x) for x in grid)
-            tokens = row[mask.bool()].tolist()
-            rows.append(
-                insert_segment_tokens(
-                    tokens, ids.vision_start, t, h * w // merge, bound, ids.seg_start, ids.seg_end
-                )
-            )
-        padded = self.processor.pad(rows, padding_side="left")
-        padded["video_grid_thw"] = batch["video_grid_thw"]
-        if "pixel_values_videos" in batch:
-            padded["pixel_values_videos"] = batch["pixel_values_videos"]
-        features = self._video_features(state, clips, padded)
+        batch = self.processor(
+            [rendered] * len(clips), padding_side="left", segments=list(bounds), **self._videos(clips)
+        )
+        features = self._video_features(state, clips, batch)
         with use_role(self.model, Role.VERIFIER):
-            logits, _ = self.model.last_logits(padded, video_embeds=features)
+            logits, _ = self.model.last_logits(batch, video_embeds=features)
         probs = logits.softmax(dim=-1)
         return torch.sigmoid(probs[:, self.yes_id] - probs[:, self.no_id]).tolist()
 
 
-def _decoding(settings: GenerationSettings) -> dict:
-    generator = torch.Generator().manual_seed(settings.seed) if settings.seed is not None else None
+def _decoding(settings: GenerationSettings, device: torch.device) -> dict:
+    """Keyword arguments of ``VideoMindModel.generate``; a seed gives a generator on the model's device (where the
+    sampling probabilities are)."""
+    generator = None
+    if settings.seed is not None:
+        generator = torch.Generator(device=device).manual_seed(settings.seed)
     return dict(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature, top_p=settings.top_p,
                 generator=generator)  # fmt: skip

@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
@@ -48,6 +48,30 @@ def decode_ahead_pays_off(device: torch.device | str | None) -> bool:
 def decode_ahead_enabled(option: bool | None, device: torch.device | str | None) -> bool:
     """``AgentOptions.decode_ahead`` resolved: the option when it is set, else ``decode_ahead_pays_off(device)``."""
     return option if option is not None else decode_ahead_pays_off(device)
+
+
+# The policy on accelerators below is provisional: written from how the work divides (the model thread mostly waits
+# for the device, so the CPU cores are the decoder's, and a batched verifier pass is short), not yet measured on a
+# GPU. `make gpu-check` measures both choices (docs/PERFORMANCE.md, "GPU check"); set them from its figures.
+def decode_threads(option: int | None, device: torch.device | str | None, ahead: bool) -> int:
+    """``AgentOptions.decode_threads`` resolved (0: FFmpeg picks, one per core). On the CPU, decoding ahead gets one
+    thread: it runs beside the model on the core torch leaves free (measured, docs/PERFORMANCE.md). On accelerators
+    (provisional) FFmpeg picks."""
+    if option is not None:
+        return option
+    return 1 if ahead and _on_cpu(device) else 0
+
+
+def prefetch_answer_clips(option: bool | None, device: torch.device | str | None) -> bool:
+    """``AgentOptions.prefetch_answer_clips`` resolved: decode every verifier candidate's answer clip while the
+    verifier runs. On the CPU the verifier's passes take seconds, long enough to hide it; on accelerators
+    (provisional) it is off: the verifier's batched pass is short, and the answerer's own clip would queue behind
+    five windows."""
+    return option if option is not None else _on_cpu(device)
+
+
+def _on_cpu(device: torch.device | str | None) -> bool:
+    return device is None or torch.device(device).type == "cpu"
 
 
 class FrameStream:
@@ -94,6 +118,10 @@ class FrameFeeder:
         self._worker = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="videomind-decode") if threaded else None
         )
+        self._speculative: list[Future] = []
+        self.dropped_prefetches = (
+            0  # speculative prefetches dropped before they started (for benches and tests)
+        )
 
     @property
     def threaded(self) -> bool:
@@ -103,9 +131,11 @@ class FrameFeeder:
         return self.reader.plan(budget, start, end)
 
     def stream(self, plan: SamplePlan) -> FrameStream:
-        """Start delivering ``plan``'s frames (queued behind earlier requests when threaded)."""
+        """Start delivering ``plan``'s frames (queued behind earlier requests when threaded; speculative prefetches
+        not started yet are dropped: a clip somebody needs never waits for frames nobody may need)."""
         if self._worker is None:
             return FrameStream(plan, self.reader.sample_chunks(plan, self.chunk_frames))
+        self._drop_speculative()
         pieces: queue.SimpleQueue = queue.SimpleQueue()
         self._worker.submit(self._produce, plan, pieces)
         return FrameStream(plan, pieces)
@@ -126,7 +156,13 @@ class FrameFeeder:
             if not speculative:
                 self._prefetch(budget, windows)
             return
-        self._worker.submit(self._prefetch, budget, list(windows))
+        future = self._worker.submit(self._prefetch, budget, list(windows))
+        if speculative:
+            self._speculative.append(future)
+
+    def _drop_speculative(self) -> None:
+        self.dropped_prefetches += sum(future.cancel() for future in self._speculative)
+        self._speculative.clear()
 
     def close(self) -> None:
         """Stop the worker after the piece it is decoding; pending requests are dropped."""

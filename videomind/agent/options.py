@@ -82,6 +82,8 @@ class AgentOptions:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     fast: bool = True
     decode_ahead: bool | None = None
+    decode_threads: int | None = None  # fast mode's FFmpeg threads; None: feeder.decode_threads' device rule
+    prefetch_answer_clips: bool | None = None  # None: feeder.prefetch_answer_clips' device rule
     stream_chunk_frames: int = STREAM_CHUNK_FRAMES
 
     def __post_init__(self) -> None:
@@ -93,12 +95,22 @@ class AgentOptions:
             raise UserInputError(f"verifier_query must be 'question' or 'query', got {self.verifier_query!r}")
         if self.verifier_top_k < 1:
             raise UserInputError("verifier_top_k must be at least 1")
+        if self.decode_threads is not None and self.decode_threads < 0:
+            raise UserInputError("decode_threads must be 0 (FFmpeg picks) or more")
 
     @property
     def planner_enabled(self) -> bool:
         return (
             self.use_planner if self.use_planner is not None else (self.auto_planning or self.auto_rephrasing)
         )
+
+    def for_frame_factor(self, factor: int | None) -> AgentOptions:
+        """A copy whose frame budgets round frame sides to ``factor`` (the model's ``processor.vision.factor``:
+        28 for Qwen2-VL / Qwen2.5-VL, 32 for Qwen3-VL); ``None`` keeps them."""
+        budgets = {f.name: getattr(self, f.name) for f in fields(self) if f.name.endswith("_budget")}
+        if factor is None or all(b.factor == factor for b in budgets.values()):
+            return self
+        return replace(self, **{name: b.with_(factor=factor) for name, b in budgets.items()})
 
     def updated(self, **overrides: Any) -> AgentOptions:
         """A copy with some fields changed; unknown names are an error (no silent typos)."""

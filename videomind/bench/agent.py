@@ -19,20 +19,28 @@ the verifier's forward), its one-token decode steps (``steps``) and the rest
 ran is reported apart (``decode_ahead``, not part of the wall time), and ``decode`` is then the time the model
 waited for frames. Reported: wall and CPU seconds per mode,
 ``ratios.baseline_over_ours`` (> 1: ours is faster), and ``identical_outputs`` (every moment within 1e-5 in start,
-end and score, the same answer and response). A warm-up query on a short clip runs first in both modes.
+end and score, the same answer and response; in bf16 / fp16 the rule of ``bench/policy.py``). A warm-up query on a
+short clip runs first in both modes. ``--device cuda`` runs the model on a GPU (part times then wait for the GPU);
+``--sweep`` also times ours under each decoding policy (FFmpeg threads, answer-clip prefetch).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from videomind.bench.timing import (  # noqa: F401  (re-exported: bench scale and the tests use them from here)
+    BACKGROUND,
+    Clock,
+    instrument,
+    set_threads,
+    timed_opener,
+    torch_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +54,6 @@ TARGET_RATIO = 2.0
 QUESTION = "What colour is the square that crosses the frame first?"
 OPTIONS = ("red", "green", "blue", "yellow")
 PARTS = ("decode", "vision", "text", "steps")
-BACKGROUND = "decode_ahead"  # decoding by the feeder's worker thread, concurrent with the parts above
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,145 +89,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help="where generated videos are kept"
     )
-
-
-# ---------------------------------------------------------------------------------------------- instrumentation
-@dataclass
-class Clock:
-    """Seconds spent in each part since the last ``take``, and counts of vision-tower calls and decoded frames.
-
-    Time measured on another thread than the main one goes to ``decode_ahead`` (background work); a timed call
-    inside another one on the same thread is not counted twice.
-    """
-
-    pending: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    decoded_frames: int = 0
-    vision_calls: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _local: threading.local = field(default_factory=threading.local)
-
-    def timed(self, part: str, fn: Callable) -> Callable:
-        def wrapper(*args, **kwargs):
-            if getattr(self._local, "busy", False):
-                return fn(*args, **kwargs)
-            self._local.busy = True
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self._local.busy = False
-                self.add(part, time.perf_counter() - started)
-
-        return wrapper
-
-    def add(self, part: str, seconds: float) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            part = BACKGROUND
-        with self._lock:
-            self.pending[part] += seconds
-
-    def count_frames(self, frames: int) -> None:
-        with self._lock:
-            self.decoded_frames += frames
-
-    def take(self) -> dict[str, float]:
-        with self._lock:
-            parts, self.pending = dict(self.pending), defaultdict(float)
-        return parts
-
-
-class _TimedReader:
-    """A video reader whose opening and sampling time goes to the clock's ``decode`` part."""
-
-    def __init__(self, reader, clock: Clock) -> None:
-        self._reader, self._clock = reader, clock
-
-    def _timed(self, fn: Callable, *args, **kwargs):
-        before = self._reader.decoded_frames
-        out = self._clock.timed("decode", fn)(*args, **kwargs)
-        self._clock.count_frames(self._reader.decoded_frames - before)
-        return out
-
-    def sample(self, *args, **kwargs):
-        return self._timed(self._reader.sample, *args, **kwargs)
-
-    def prefetch(self, *args, **kwargs):
-        return self._timed(self._reader.prefetch, *args, **kwargs)
-
-    def sample_chunks(self, *args, **kwargs):
-        pieces = self._reader.sample_chunks(*args, **kwargs)
-        while True:
-            piece = self._timed(next, pieces, None)
-            if piece is None:
-                return
-            yield piece
-
-    def __getattr__(self, name: str):
-        return getattr(self._reader, name)
-
-    def __enter__(self):
-        self._reader.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._reader.__exit__(*exc)
-
-
-def timed_opener(clock: Clock) -> Callable:
-    """``open_video`` whose readers report their decoding time to ``clock``."""
-    from videomind.video import open_video
-
-    def opener(path, *args, **kwargs):
-        before = clock.pending["decode"]
-        started = time.perf_counter()
-        reader = open_video(path, *args, **kwargs)
-        clock.pending["decode"] = before + time.perf_counter() - started
-        clock.count_frames(reader.decoded_frames)  # the first frame, read on opening
-        return _TimedReader(reader, clock)
-
-    return opener
-
-
-def instrument(model, clock: Clock) -> Callable[[], None]:
-    """Time the model's vision tower and language model, and the waits for streamed frames, into ``clock``;
-    returns a function undoing it."""
-    from videomind.agent.feeder import FrameStream
-
-    encode, run_text = model.encode_video, model.run_text
-    next_piece = FrameStream._next_piece
-
-    def counted_encode(*args, **kwargs):
-        clock.vision_calls += 1
-        return encode(*args, **kwargs)
-
-    prompt_pass, step = clock.timed("text", run_text), clock.timed("steps", run_text)
-
-    def split_text(inputs_embeds, *args, **kwargs):
-        return (step if inputs_embeds.shape[1] == 1 else prompt_pass)(inputs_embeds, *args, **kwargs)
-
-    model.encode_video = clock.timed("vision", counted_encode)
-    model.run_text = split_text
-    FrameStream._next_piece = clock.timed("decode", next_piece)
-
-    def undo() -> None:
-        del model.encode_video, model.run_text
-        FrameStream._next_piece = next_piece
-
-    return undo
-
-
-def set_threads(threads: int) -> None:
-    """Use ``threads`` intra-op threads in torch (0: leave torch's default)."""
-    if threads > 0:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
+    parser.add_argument("--device", default="cpu", help="where the model runs (default cpu; e.g. cuda)")
+    parser.add_argument(
+        "--dtype", default=None, help="override the shape's dtype (float32, bfloat16, float16)"
+    )
+    parser.add_argument(
+        "--decode-threads", type=int, default=None, help="ours: FFmpeg threads (default: device rule)"
+    )
+    parser.add_argument(
+        "--prefetch-answer-clips", choices=("auto", "on", "off"), default="auto",
+        help="ours: decode the candidates' answer clips while the verifier runs (auto: device rule)",
+    )  # fmt: skip
+    parser.add_argument("--sweep", action="store_true", help="also time ours under each decoding policy")
 
 
 # ---------------------------------------------------------------------------------------------- one query
@@ -306,13 +186,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from videomind.agent import AgentOptions, GenerationSettings, VideoMindAgent
     from videomind.agent.backend import ModelBackend
-    from videomind.agent.feeder import decode_ahead_enabled
+    from videomind.agent.feeder import decode_ahead_enabled, decode_threads, prefetch_answer_clips
     from videomind.bench.common import SHAPES, build_model, machine_info, parameter_summary
     from videomind.bench.decode import ensure_video
+    from videomind.bench.policy import HALF_DTYPES, compare_half, sweep
 
     shape = SHAPES[args.shape]
     started = time.perf_counter()
-    model, processor = build_model(shape, seed=args.seed)
+    model, processor = build_model(shape, seed=args.seed, dtype=args.dtype, device=args.device)
     build_s = time.perf_counter() - started
     video = args.video or ensure_video(
         args.cache_dir, args.video_minutes * 60, args.fps, args.width, args.height
@@ -320,9 +201,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     warmup = ensure_video(args.cache_dir, WARMUP_SECONDS, args.fps, args.width, args.height)
     clock = Clock()
     ahead = {"auto": None, "on": True, "off": False}[args.decode_ahead]
+    prefetch = {"auto": None, "on": True, "off": False}[args.prefetch_answer_clips]
     options = AgentOptions(
-        use_planner=args.planner, decode_ahead=ahead,
-        generation=GenerationSettings(max_new_tokens=args.max_new_tokens),
+        use_planner=args.planner, decode_ahead=ahead, decode_threads=args.decode_threads,
+        prefetch_answer_clips=prefetch, generation=GenerationSettings(max_new_tokens=args.max_new_tokens),
     )  # fmt: skip
     agent = VideoMindAgent(ModelBackend(model, processor), options, open_video=timed_opener(clock))
     undo = instrument(model, clock)
@@ -336,18 +218,24 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                 result = run_query(agent, clock, video, fast)
                 if name not in best or result["seconds"] < best[name]["seconds"]:
                     best[name] = result
+        policy = sweep(partial(run_query, agent, clock, video, True), model.device) if args.sweep else None
     finally:
         undo()
     ours, baseline = best["ours"], best["baseline"]
-    check = compare(ours, baseline)
+    dtype = args.dtype or shape.dtype
+    meta = _video_meta(video)
+    check = (
+        compare_half(ours, baseline, meta["duration"]) if dtype in HALF_DTYPES else compare(ours, baseline)
+    )
     rates = ratios(ours, baseline)
     return {
         "bench": "agent",
         "shape": shape.name,
-        "dtype": shape.dtype,
+        "dtype": dtype,
+        "device": str(model.device),
         "parameters": parameter_summary(model),
         "build_seconds": round(build_s, 1),
-        "video": _video_meta(video),
+        "video": meta,
         "question": QUESTION,
         "options": list(OPTIONS),
         "max_new_tokens": args.max_new_tokens,
@@ -355,6 +243,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "repeat": max(1, args.repeat),
         "threads": torch_threads(),
         "decode_ahead": decode_ahead_enabled(ahead, model.device),
+        "decode_threads": decode_threads(
+            args.decode_threads, model.device, decode_ahead_enabled(ahead, model.device)
+        ),
+        "prefetch_answer_clips": prefetch_answer_clips(prefetch, model.device),
+        "policy_sweep": policy,
         "stream_chunk_frames": options.stream_chunk_frames,
         "modes": {"ours": ours, "baseline": baseline},
         "ratios": rates,

@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("torch", "transformers", "peft", "av", "numpy", "decord")
+PACKAGES = (
+    "torch",
+    "transformers",
+    "peft",
+    "accelerate",
+    "av",
+    "numpy",
+    "decord",
+    "liger-kernel",
+    "flash-attn",
+)
 GIT_TIMEOUT_S = 5
 
 
@@ -42,9 +52,27 @@ def machine_info() -> dict[str, Any]:
         import torch
 
         info["torch_threads"] = torch.get_num_threads()
+        info["gpu"] = gpu_info()
     except ImportError:
         pass
     return info
+
+
+def gpu_info() -> dict[str, Any] | None:
+    """The CUDA device torch sees (name, compute capability, memory, CUDA version), or None without one."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    props = torch.cuda.get_device_properties(0)
+    return {
+        "name": props.name,
+        "count": torch.cuda.device_count(),
+        "capability": list(torch.cuda.get_device_capability(0)),
+        "memory_gb": round(props.total_memory / 1e9, 1),
+        "cuda": torch.version.cuda,
+        "bf16_native": torch.cuda.is_bf16_supported(including_emulation=False),
+    }
 
 
 @dataclass(frozen=True)
@@ -245,8 +273,14 @@ def parameter_summary(model) -> dict[str, int]:
     return out
 
 
-def build_model(shape: ModelShape | str, seed: int = 0, roles: tuple[str, ...] = ALL_ROLES):
+def build_model(
+    shape: ModelShape | str, seed: int = 0, roles: tuple[str, ...] = ALL_ROLES, dtype: str | None = None,
+    device: str = "cpu",
+):  # fmt: skip
     """A random-weight VideoMind of ``shape`` -> ``(model, processor)``, built as a checkpoint load builds it.
+
+    ``dtype`` overrides the shape's; the weights are drawn on the CPU (the same on every device) and then moved to
+    ``device``.
 
     The base Qwen2-VL is initialised in the shape's dtype (no float32 detour: the 2B stays at 4.4 GB), the grounder
     gets the timestamp decoder, and every role in ``roles`` a LoRA adapter through ``videomind.model.adapters`` with
@@ -268,7 +302,7 @@ def build_model(shape: ModelShape | str, seed: int = 0, roles: tuple[str, ...] =
     shape = SHAPES[shape] if isinstance(shape, str) else shape
     processor = VideoMindProcessor(build_tiny_tokenizer())
     config = qwen_config(shape, processor.tokenizer)
-    dtype = shape.torch_dtype
+    dtype = getattr(torch, dtype) if dtype else shape.torch_dtype
     torch.manual_seed(seed)
     base = Qwen2VLForConditionalGeneration._from_config(config, dtype=dtype, attn_implementation="sdpa")
     base.generation_config = GenerationConfig(
@@ -287,7 +321,7 @@ def build_model(shape: ModelShape | str, seed: int = 0, roles: tuple[str, ...] =
         add_role(model, role, role_lora_config(role, layers, lora, init_lora_weights=False))
         _perturb_copies(model, role, generator)
     model.eval()
-    return model, processor
+    return model.to(device), processor
 
 
 def _perturb_copies(model, role: str, generator) -> None:

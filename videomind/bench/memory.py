@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="configurations to measure (default all)",
     )
     parser.add_argument(
+        "--device", default="cpu", help="where the models are loaded (default cpu; e.g. cuda)"
+    )
+    parser.add_argument(
         "--max-gb", type=float, default=None,
         help="skip configurations whose parameters exceed this (default: 80%% of the memory available)",
     )  # fmt: skip
@@ -78,11 +81,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log.warning("memory: skipping %s (%s)", case, results[case]["skipped"])
             continue
         log.info("memory: measuring %s in a fresh process", case)
-        results[case] = measure(case, folder, shape.dtype)
+        results[case] = measure(case, folder, shape.dtype, args.device)
     return {
         "bench": "memory",
         "shape": shape.name,
         "dtype": shape.dtype,
+        "device": args.device,
         "parameters": sizes,
         "checkpoint": str(folder),
         "cases": results,
@@ -97,6 +101,9 @@ def memory_ratios(results: dict[str, dict[str, Any]]) -> dict[str, float | None]
     def peak(case: str) -> float | None:
         return results.get(case, {}).get("peak_rss_mb")
 
+    def gpu(case: str) -> float | None:
+        return results.get(case, {}).get("gpu_peak_mb")
+
     floor = peak("empty") or 0.0
     out: dict[str, float | None] = {}
     for name, num, den in (("all_roles_over_base", "all_roles", "base"),
@@ -107,14 +114,17 @@ def memory_ratios(results: dict[str, dict[str, Any]]) -> dict[str, float | None]
         pa = results.get(num, {}).get("parameter_mb")
         pb = results.get(den, {}).get("parameter_mb")
         out[f"parameters_{name}"] = round(pa / pb, 3) if pa and pb else None
+        ga, gb = gpu(num), gpu(den)
+        if ga and gb:
+            out[f"gpu_{name}"] = round(ga / gb, 3)
     return out
 
 
-def measure(case: str, folder: Path, dtype: str) -> dict[str, Any]:
+def measure(case: str, folder: Path, dtype: str, device: str = "cpu") -> dict[str, Any]:
     """Run one configuration in a fresh interpreter."""
     from videomind.bench.common import child_report
 
-    return child_report("videomind.bench.memory", [case, str(folder), dtype], f"memory case {case}")
+    return child_report("videomind.bench.memory", [case, str(folder), dtype, device], f"memory case {case}")
 
 
 # ---------------------------------------------------------------------------------------------- checkpoint
@@ -183,33 +193,33 @@ def _estimate_gb(case: str, sizes: dict[str, Any]) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- child side
-def _load_case(case: str, folder: Path, dtype: str) -> list:
+def _load_case(case: str, folder: Path, dtype: str, device: str = "cpu") -> list:
     from videomind.model import load_model
 
     ckpt, base = folder / "videomind", folder / "base"
     if case == "empty":
         return []
     if case == "base":
-        return [load_model(base, device="cpu", dtype=dtype)]
+        return [load_model(base, device=device, dtype=dtype)]
     if case == "all_roles":
-        return [load_model(ckpt, device="cpu", dtype=dtype)]
+        return [load_model(ckpt, device=device, dtype=dtype)]
     return [
-        load_model(ckpt, device="cpu", dtype=dtype, roles=[role])
+        load_model(ckpt, device=device, dtype=dtype, roles=[role])
         if role is not None
-        else load_model(base, device="cpu", dtype=dtype)
+        else load_model(base, device=device, dtype=dtype)
         for role in FOUR_ROLES
     ]
 
 
-def child_measure(case: str, folder: Path, dtype: str) -> dict[str, Any]:
-    """Load ``case``, read every parameter once, and report this process's memory."""
+def child_measure(case: str, folder: Path, dtype: str, device: str = "cpu") -> dict[str, Any]:
+    """Load ``case``, read every parameter once, and report this process's memory (and the GPU's, on one)."""
     import torch
 
     import videomind.model.checkpoint  # noqa: F401  (the imports every configuration pays)
     from videomind.bench.common import rss_megabytes
 
     started = time.perf_counter()
-    models = _load_case(case, folder, dtype)
+    models = _load_case(case, folder, dtype, device)
     load_s = time.perf_counter() - started
     storages: dict[int, int] = {}
     with torch.no_grad():
@@ -222,6 +232,9 @@ def child_measure(case: str, folder: Path, dtype: str) -> dict[str, Any]:
     out.update(rss_megabytes())
     out.update(_rss_split())
     out["parameter_mb"] = round(sum(storages.values()) / 1e6, 1)
+    if torch.device(device).type == "cuda":  # what the models hold on the GPU (a fresh process: nothing else)
+        out["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated() / 1e6, 1)
+        out["gpu_allocated_mb"] = round(torch.cuda.memory_allocated() / 1e6, 1)
     return out
 
 
@@ -261,8 +274,8 @@ def _main(argv: list[str]) -> int:
     from videomind.bench.common import CHILD_FLAG
 
     if argv[:1] == [CHILD_FLAG]:
-        case, folder, dtype = argv[1], Path(argv[2]), argv[3]
-        print(json.dumps(child_measure(case, folder, dtype)))
+        case, folder, dtype, device = argv[1], Path(argv[2]), argv[3], argv[4]
+        print(json.dumps(child_measure(case, folder, dtype, device)))
         return 0
     if argv[:1] == ["--write"]:
         write_checkpoint(argv[1], Path(argv[2]), int(argv[3]))

@@ -63,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help="where generated videos are kept"
     )
+    parser.add_argument("--device", default="cpu", help="where the model runs (default cpu; e.g. cuda)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -79,11 +80,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for minutes in sorted(args.minutes):
         path = video(minutes * 60)
         log.info("scale: %g minutes in a fresh process", minutes)
-        point = measure(args.shape, path, warmup, args.max_new_tokens, args.seed, args.threads)
+        point = measure(args.shape, path, warmup, args.max_new_tokens, args.seed, args.threads, args.device)
         series.append({"minutes": minutes, **point})
     return {
         "bench": "scale",
         "shape": args.shape,
+        "device": args.device,
         "video": {"fps": args.fps, "size": [args.height, args.width], "keyframe_interval_frames": gop},
         "max_new_tokens": args.max_new_tokens,
         "threads": args.threads,
@@ -100,34 +102,49 @@ def scale_ratios(series: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
     first, last = capped[0], capped[-1]
     out: dict[str, Any] = {"from_minutes": first["minutes"], "to_minutes": last["minutes"]}
-    for key in ("seconds", "cpu_seconds", "peak_rss_mb", "query_extra_mb", "decoded_frames"):
+    for key in ("seconds", "cpu_seconds", "peak_rss_mb", "query_extra_mb", "gpu_peak_mb", "decoded_frames"):
         a, b = last.get(key), first.get(key)
         out[f"{key}_longest_over_first_capped"] = round(a / b, 3) if a is not None and b else None
     return out
 
 
 def measure(
-    shape: str, video: Path, warmup: Path, max_new_tokens: int, seed: int, threads: int = 0
+    shape: str,
+    video: Path,
+    warmup: Path,
+    max_new_tokens: int,
+    seed: int,
+    threads: int = 0,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """One length in a fresh interpreter."""
     from videomind.bench.common import child_report
 
-    args = [shape, str(video), str(warmup), str(max_new_tokens), str(seed), str(threads)]
+    args = [shape, str(video), str(warmup), str(max_new_tokens), str(seed), str(threads), device]
     return child_report("videomind.bench.scale", args, f"scale point {video}")
 
 
 def child_measure(
-    shape: str, video: Path, warmup: Path, max_new_tokens: int, seed: int, threads: int = 0
+    shape: str,
+    video: Path,
+    warmup: Path,
+    max_new_tokens: int,
+    seed: int,
+    threads: int = 0,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Build the model, warm up, then time ground + verify on ``video`` and report its memory."""
+    import torch
+
     from videomind.agent import AgentOptions, GenerationSettings, VideoMindAgent
     from videomind.agent.backend import ModelBackend
-    from videomind.bench.agent import PARTS, Clock, instrument, run_query, set_threads, timed_opener
+    from videomind.bench.agent import PARTS, run_query
     from videomind.bench.common import build_model, peak_rss_since_reset, reset_peak_rss, rss_megabytes
+    from videomind.bench.timing import Clock, instrument, set_threads, timed_opener
     from videomind.video import open_video
 
     set_threads(threads)
-    model, processor = build_model(shape, seed=seed)
+    model, processor = build_model(shape, seed=seed, device=device)
     clock = Clock()
     options = AgentOptions(use_answerer=False, generation=GenerationSettings(max_new_tokens=max_new_tokens))
     agent = VideoMindAgent(ModelBackend(model, processor), options, open_video=timed_opener(clock))
@@ -136,8 +153,12 @@ def child_measure(
     gc.collect()
     before = rss_megabytes()["rss_mb"]
     reset = reset_peak_rss()
+    gpu = torch.cuda.is_available() and model.device.type == "cuda"
+    if gpu:
+        torch.cuda.reset_peak_memory_stats(model.device)
     result = run_query(agent, clock, video, True, options=None)
     peak = peak_rss_since_reset() if reset else rss_megabytes()["peak_rss_mb"]
+    gpu_peak = round(torch.cuda.max_memory_allocated(model.device) / 1e6, 1) if gpu else None
     with open_video(video) as reader:
         duration = reader.duration
     parts = {p: round(sum(r.get(p, 0.0) for r in result["roles"].values()), 3) for p in PARTS}
@@ -154,6 +175,7 @@ def child_measure(
         "peak_rss_mb": peak,
         "query_extra_mb": round(peak - before, 1) if peak is not None and before is not None else None,
         "peak_is_query_only": reset,
+        "gpu_peak_mb": gpu_peak,
         "measured_at": time.strftime("%H:%M:%S"),
     }
 
@@ -179,7 +201,7 @@ def _main(argv: list[str]) -> int:
         raise SystemExit("internal entry point of `videomind bench scale`; run that command instead")
     shape, video, warmup = argv[1], Path(argv[2]), Path(argv[3])
     tokens, seed, threads = int(argv[4]), int(argv[5]), int(argv[6])
-    print(json.dumps(child_measure(shape, video, warmup, tokens, seed, threads)))
+    print(json.dumps(child_measure(shape, video, warmup, tokens, seed, threads, argv[7])))
     return 0
 
 

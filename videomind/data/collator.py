@@ -23,13 +23,13 @@ import torch
 from videomind.data.conversations import RoleExample
 from videomind.data.span_targets import grounding_targets
 from videomind.errors import DataError
-from videomind.prompts import insert_segment_tokens
 
 log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
 DEFAULT_MAX_LENGTH = 32768  # tokenizer.model_max_length of the Qwen2-VL tokenizer
 GROUNDER_KEYS = ("timestamps", "saliency", "pos_clip")
+VIDEO_EXTRA_KEYS = ("second_per_grid_ts",)  # per-video model inputs some bases take (Qwen2.5-VL)
 
 
 def find_last(ids: Sequence[int], pattern: Sequence[int]) -> int:
@@ -63,15 +63,18 @@ def encode_example(
     processor,
     duration: float | None = None,
     rng: random.Random | None = None,
+    frame_times: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """One training item: ``input_ids`` / ``labels`` (1-D), ``pixel_values_videos``, ``video_grid_thw`` and, for
-    grounding examples, ``timestamps`` / ``saliency`` / ``pos_clip`` (``duration`` defaults to the example's)."""
-    batch = processor([training_text(processor, example)], [frames])
+    """One training item: ``input_ids`` / ``labels`` (1-D), ``pixel_values_videos``, ``video_grid_thw`` (and what
+    the processor adds for its base, e.g. ``second_per_grid_ts``) and, for grounding examples, ``timestamps`` /
+    ``saliency`` / ``pos_clip`` (``duration`` defaults to the example's). ``frame_times``: the frames' seconds in
+    the video (the newer bases see them). Verifying examples get their segment tokens from the processor."""
+    batch = processor(
+        [training_text(processor, example)], [frames], timestamps=[frame_times], segments=[example.segment]
+    )
     ids = batch["input_ids"][0].tolist()
     grid = batch["video_grid_thw"][0]
     num_steps = int(grid[0])
-    if example.segment is not None:
-        ids = _with_segment_tokens(ids, grid, processor, example.segment)
     header = processor.assistant_header_ids()
     labels = mask_labels(ids, header)
     item: dict[str, Any] = {
@@ -81,6 +84,7 @@ def encode_example(
         "video_grid_thw": batch["video_grid_thw"],
         "data_type": example.data_type,
     }
+    item.update({k: batch[k] for k in VIDEO_EXTRA_KEYS if k in batch})
     if example.task == "grounding":
         duration = duration if duration is not None else example.duration
         if not duration:
@@ -90,23 +94,6 @@ def encode_example(
         item["saliency"] = targets.saliency
         item["pos_clip"] = targets.pos_clip
     return item
-
-
-def _with_segment_tokens(
-    ids: list[int], grid: torch.Tensor, processor, bounds: tuple[float, float]
-) -> list[int]:
-    special = processor.special_token_ids()
-    t, h, w = (int(x) for x in grid)
-    per_step = h * w // processor.vision.merge_size**2
-    return insert_segment_tokens(
-        ids,
-        processor.vision_start_id,
-        t,
-        per_step,
-        bounds,
-        special["seg_s_token_id"],
-        special["seg_e_token_id"],
-    )
 
 
 @dataclass
@@ -129,6 +116,9 @@ class Collator:
         if videos:
             batch["pixel_values_videos"] = torch.cat([item["pixel_values_videos"] for item in videos])
             batch["video_grid_thw"] = torch.cat([item["video_grid_thw"] for item in videos])
+            for key in VIDEO_EXTRA_KEYS:
+                if any(key in item for item in videos):
+                    batch[key] = torch.cat([item[key] for item in videos])
         if any("timestamps" in item for item in items):
             for key in GROUNDER_KEYS:
                 batch[key] = [item.get(key) for item in items]
@@ -138,7 +128,8 @@ class Collator:
         ids, labels = item["input_ids"].tolist(), item["labels"].tolist()
         if len(ids) <= self.max_length:
             return ids, labels
-        if self.processor.vision_end_id in ids and ids.index(self.processor.vision_end_id) >= self.max_length:
+        last_video_end = max((i for i, t in enumerate(ids) if t == self.processor.vision_end_id), default=-1)
+        if last_video_end >= self.max_length:
             raise DataError(
                 f"a {len(ids)}-token item would lose video tokens when cut to max_length={self.max_length}: "
                 "lower the frame budget (fps / max_frames / max_tokens) or raise data.max_length"

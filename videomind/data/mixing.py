@@ -182,6 +182,9 @@ class RoleDataset(Dataset):
         self.seed = seed
         self.video_backend = video_backend
         self.cache = ClipCache(int(cache_mb * BYTES_PER_MB)) if cache_mb > 0 else None
+        self._times: dict[
+            Any, tuple[float, ...]
+        ] = {}  # frame seconds of the cached clips (a few floats each)
         self._durations: dict[
             str, float
         ] = {}  # read from the files of examples without an annotated duration
@@ -232,26 +235,32 @@ class RoleDataset(Dataset):
         return f"{sum(self.skipped.values())} unreadable examples were skipped and replaced ({kinds})"
 
     def encode(self, example: RoleExample, rng: random.Random) -> dict[str, Any]:
-        frames, duration = self.frames(example, rng)
-        return encode_example(example, frames, self.processor, duration, rng)
+        frames, duration, times = self.frames(example, rng)
+        return encode_example(example, frames, self.processor, duration, rng, frame_times=times)
 
-    def frames(self, example: RoleExample, rng: random.Random) -> tuple[torch.Tensor, float]:
-        """Sampled frames and the duration; a cached clip is returned without opening the video."""
+    def frames(
+        self, example: RoleExample, rng: random.Random
+    ) -> tuple[torch.Tensor, float, tuple[float, ...]]:
+        """Sampled frames, the duration and the frames' seconds; a cached clip is returned without opening the
+        video. Frame sides are multiples of the processor's factor (28, or 32 for Qwen3-VL)."""
         from videomind.video.backends import open_video
 
+        budget = example.budget.with_(factor=self.processor.vision.factor)
         duration = example.duration or self._durations.get(example.video)
         if duration is not None and example.jitter <= 0:
-            cached = self.cache.get((example.video, example.window, example.budget)) if self.cache else None
+            key = (example.video, example.window, budget)
+            cached = self.cache.get(key) if self.cache else None
             if cached is not None:
-                return cached, duration
+                return cached, duration, self._times[key]
         with open_video(example.video, backend=self.video_backend) as reader:
             duration = duration or self._durations.setdefault(example.video, reader.duration)
             window = jittered_window(example, duration, rng)
             start, end = window if window is not None else (None, None)
-            frames = reader.sample(example.budget, start, end).frames
+            clip = reader.sample(budget, start, end)
         if self.cache is not None:
-            self.cache.put((example.video, window, example.budget), frames)
-        return frames, duration
+            self.cache.put((example.video, window, budget), clip.frames)
+            self._times[(example.video, window, budget)] = clip.timestamps
+        return clip.frames, duration, clip.timestamps
 
 
 class GroupSampler(Sampler[tuple[int, int]]):

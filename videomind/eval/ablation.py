@@ -123,12 +123,15 @@ def planner_accuracy(agent: VideoMindAgent, samples: Sequence[Sample]) -> dict[s
     """Valid-JSON rate and routing accuracy of the planner on planning samples (route 4 = answer only)."""
     from videomind.video import open_video
 
-    backend, options = agent.backend, agent.options
+    backend = agent.backend
+    options = agent.options.for_frame_factor(
+        getattr(backend, "frame_factor", None)
+    )  # frames sized for the model
     valid = routed = rephrased = 0
     for sample in samples:
         with open_video(sample.video) as reader:
             clip = reader.sample(options.planner_budget)
-        response = backend.generate(Role.PLANNER.value, ClipInput(clip.frames, (sample.id,)),
+        response = backend.generate(Role.PLANNER.value, ClipInput(clip.frames, (sample.id,), timestamps=clip.timestamps),
                                     prompts.planner_prompt(sample.question), "", options.generation)  # fmt: skip
         backend.reset()
         plan = parse_plan(response)

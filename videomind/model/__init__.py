@@ -1,4 +1,5 @@
-"""The model core: Qwen2-VL + timestamp decoder + Chain-of-LoRA roles, and checkpoint I/O in the released layout."""
+"""The model core: a Qwen2-VL (or Qwen2.5-VL / Qwen3-VL, ``bases``) base + timestamp decoder + Chain-of-LoRA roles,
+and checkpoint I/O in the released layout."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 ```
 <ckpt>/config.json                 flat Qwen2-VL config + model_type agent_qwen2_vl, role, base_model_path, token ids
+                                   (newer bases: nested config, model_type agent_qwen2_5_vl / agent_qwen3_vl)
 <ckpt>/generation_config.json
 <ckpt>/pytorch_model.safetensors   the grounder's timestamp decoder (keys "base_model.model.<name>")
 <ckpt>/<role>/adapter_config.json  PEFT LoRA config (target modules by legacy full names)
@@ -26,10 +27,11 @@ from pathlib import Path
 import torch
 from peft import LoraConfig, PeftModel
 from safetensors.torch import load_file, save_file
-from transformers import GenerationConfig, Qwen2VLForConditionalGeneration
+from transformers import GenerationConfig
 
 from videomind.errors import CheckpointError
 from videomind.model.adapters import ROLE_ORDER, add_role, lora_layer_count, roles_of, shared_matrix_copies
+from videomind.model.bases import family_of
 from videomind.model.config import (
     VideoMindConfig,
     legacy_config_dict,
@@ -52,6 +54,7 @@ PEFT_PREFIX = "base_model.model."
 HEAD_ATTRIBUTE = "grounding_head."
 
 # official (transformers 4.45) name prefix  <->  transformers 5 name prefix, inside Qwen2VLForConditionalGeneration
+# (the Qwen2.5-VL and Qwen3-VL classes nest their modules the same way, so adapter files use one naming for all)
 LEGACY_PREFIXES = (
     ("model.layers.", "model.language_model.layers."),
     ("model.embed_tokens.", "model.language_model.embed_tokens."),
@@ -121,7 +124,7 @@ def load_model(
     attn_implementation: str = "sdpa",
     device_map: str | dict | None = None,
 ) -> tuple[VideoMindModel, VideoMindProcessor]:
-    """Load a VideoMind checkpoint in the released layout, or a plain Qwen2-VL folder.
+    """Load a VideoMind checkpoint in the released layout, or a plain Qwen2-VL / Qwen2.5-VL / Qwen3-VL folder.
 
     Every tensor must match: a missing or unexpected weight is an error naming it (never silently random).
 
@@ -217,10 +220,9 @@ def _no_weight_loading_bar():
             hf_logging.enable_progress_bar()
 
 
-def _load_base(
-    path: Path, config, dtype, attn_implementation: str, device_map
-) -> Qwen2VLForConditionalGeneration:
-    model, info = Qwen2VLForConditionalGeneration.from_pretrained(
+def _load_base(path: Path, config, dtype, attn_implementation: str, device_map):
+    """The base model of ``config``'s family from ``path``, refusing missing or unexpected weights."""
+    model, info = family_of(config.model_type).model_class.from_pretrained(
         str(path), config=config, dtype=dtype, attn_implementation=attn_implementation,
         device_map=device_map, output_loading_info=True,
     )  # fmt: skip

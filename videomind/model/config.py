@@ -4,6 +4,10 @@ The released file is a flat (transformers 4.45-style) Qwen2-VL config with ``mod
 extra fields ``role``, ``base_model_path``, ``base_model``, ``conv_type``, ``model_name_or_path`` and the three
 special-token ids (REFERENCE.md s.1.4). We read it into a ``Qwen2VLConfig`` plus a ``VideoMindConfig`` and write it
 back in the same flat layout, so our checkpoints also load in the official code.
+
+Newer bases (Qwen2.5-VL, Qwen3-VL; ``videomind.model.bases``) extend this layout rather than fork it: the same
+VideoMind keys, ``model_type = "agent_<family>"`` and ``base_model = "<family>"`` name the base family, and the base
+config is written in the nested transformers-5 layout (no official code reads those checkpoints).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from transformers import Qwen2VLConfig
+from transformers import PretrainedConfig, Qwen2VLConfig
 
 from videomind.errors import CheckpointError
+from videomind.model.bases import family_of
 from videomind.model.grounding_head import TimestampDecoderConfig
 
 log = logging.getLogger(__name__)
@@ -124,18 +129,24 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return json.loads(file.read_text())
 
 
-def split_config(raw: dict[str, Any]) -> tuple[Qwen2VLConfig, VideoMindConfig | None]:
-    """Split a ``config.json`` dict into the Qwen2-VL config and (for agent checkpoints) the VideoMind fields."""
+def is_agent_config(raw: dict[str, Any]) -> bool:
+    """Whether a ``config.json`` dict is a VideoMind checkpoint's (``agent_<family>``) rather than a base model's."""
+    return str(raw.get("model_type", "")).startswith("agent_")
+
+
+def split_config(raw: dict[str, Any]) -> tuple[PretrainedConfig, VideoMindConfig | None]:
+    """Split a ``config.json`` dict into the base config and (for agent checkpoints) the VideoMind fields."""
     model_type = raw.get("model_type")
-    if model_type not in (AGENT_MODEL_TYPE, BASE_MODEL_TYPE):
+    family = family_of(model_type)  # a clear error for unsupported bases
+    agent = VideoMindConfig.from_json_fields(raw) if is_agent_config(raw) else None
+    if agent is not None and agent.base_model != family.name:
         raise CheckpointError(
-            f"config.json has model_type {model_type!r}; expected {AGENT_MODEL_TYPE!r} (VideoMind) or "
-            f"{BASE_MODEL_TYPE!r} (Qwen2-VL). Other base models are not supported yet."
+            f"config.json says model_type {model_type!r} but base_model {agent.base_model!r}; they must agree"
         )
-    agent = VideoMindConfig.from_json_fields(raw) if model_type == AGENT_MODEL_TYPE else None
     skip = set(VideoMindConfig._KEYS) | {HEAD_CONFIG_KEY, EXTRA_CONFIG_KEY} | set(_DROPPED)
-    qwen_kwargs = {k: v for k, v in raw.items() if k not in skip}
-    return qwen_config_from_dict(qwen_kwargs), agent
+    kwargs = {k: v for k, v in raw.items() if k not in skip}
+    config = qwen_config_from_dict(kwargs) if family.legacy_layout else family.config_from_dict(kwargs)
+    return config, agent
 
 
 def qwen_config_from_dict(data: dict[str, Any]) -> Qwen2VLConfig:
@@ -156,8 +167,17 @@ def qwen_config_from_dict(data: dict[str, Any]) -> Qwen2VLConfig:
     return Qwen2VLConfig(**data)
 
 
-def legacy_config_dict(config: Qwen2VLConfig, agent: VideoMindConfig | None) -> dict[str, Any]:
-    """The flat ``config.json`` layout of the released checkpoints (readable by transformers 4.45 and 5.x)."""
+def legacy_config_dict(config: PretrainedConfig, agent: VideoMindConfig | None) -> dict[str, Any]:
+    """The ``config.json`` of a checkpoint: for Qwen2-VL the flat layout of the released checkpoints (readable by
+    transformers 4.45 and 5.x); for the newer families the nested transformers-5 one, with the same VideoMind keys."""
+    family = family_of(config.model_type)
+    if not family.legacy_layout:
+        out = {k: v for k, v in config.to_diff_dict().items() if k not in _DROPPED}
+        out["architectures"] = [family.model_class.__name__]
+        out["model_type"] = family.agent_model_type if agent is not None else family.name
+        if agent is not None:
+            out.update(agent.to_json_fields(), base_model=family.name)
+        return out
     text, vision = config.text_config, config.vision_config
     out: dict[str, Any] = {"architectures": ["Qwen2VLForConditionalGeneration"]}
     out.update({k: getattr(text, k) for k in _TEXT_FIELDS if hasattr(text, k)})

@@ -16,9 +16,10 @@ RELEASED_CHECKPOINTS = {
     "VideoMind-2B-FT-QVHighlights": "yeliudev/VideoMind-2B-FT-QVHighlights",
 }
 BASE_MODELS = {
-    "Qwen2-VL-2B-Instruct": "Qwen/Qwen2-VL-2B-Instruct",
-    "Qwen2-VL-7B-Instruct": "Qwen/Qwen2-VL-7B-Instruct",
-}
+    name: f"Qwen/{name}"
+    for name in ("Qwen2-VL-2B-Instruct", "Qwen2-VL-7B-Instruct", "Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL-7B-Instruct",
+                 "Qwen3-VL-2B-Instruct", "Qwen3-VL-4B-Instruct", "Qwen3-VL-8B-Instruct")
+}  # fmt: skip
 
 
 def resolve_checkpoint(path_or_hub_id: str | Path | None) -> Path:

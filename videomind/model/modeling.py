@@ -1,12 +1,12 @@
-"""VideoMind on Qwen2-VL: the only module that knows transformers' Qwen2-VL internals.
+"""VideoMind on a Qwen-VL base: with ``bases.py`` beside it, the only code that knows the base's internals.
 
-``VideoMindModel`` holds one (optionally PEFT-wrapped) ``Qwen2VLForConditionalGeneration`` and the grounder's
-timestamp decoder. Rather than relying on ``generate`` and on hooks that store per-call state on the model (as the
+``VideoMindModel`` holds one (optionally PEFT-wrapped) base (``Qwen2VLForConditionalGeneration``, or a Qwen2.5-VL /
+Qwen3-VL one: its ``bases`` family says what differs) and the grounder's timestamp decoder. Rather than relying on ``generate`` and on hooks that store per-call state on the model (as the
 official code does), it drives the pieces directly:
 
 - ``encode_video``: the vision tower (no LoRA there, so its output can be shared by every role);
-- ``official_rope_index``: M-RoPE positions with the transformers 4.45.2 slot semantics the released weights were
-  trained with (REFERENCE.md s.4.3 and oracle README s.7 item 1);
+- ``rope_index``: M-RoPE positions; for Qwen2-VL ``official_rope_index``, the transformers 4.45.2 slot semantics the
+  released weights were trained with (REFERENCE.md s.4.3 and oracle README s.7 item 1);
 - ``run_text``: the decoder, returning the final-norm output and the pre-final-norm states the head needs;
 - ``generate``: a greedy / sampling loop with a KV cache that records the grounder's query states when the argmax
   of a decode step is ``<|reg|>`` (never at the prefill, as in the official code);
@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import DynamicCache, Qwen2VLForConditionalGeneration
+from transformers import DynamicCache
 
+from videomind.model.bases import TokenIds, family_of, official_rope_index  # noqa: F401 (re-exported)
 from videomind.model.config import VideoMindConfig
 from videomind.model.grounding_head import TimestampDecoder
 
@@ -38,21 +39,6 @@ log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
 DEFAULT_MAX_NEW_TOKENS = 256
-
-
-@dataclass(frozen=True)
-class TokenIds:
-    """Token ids the model logic depends on, looked up from the tokenizer / config (never hard-coded)."""
-
-    vision_start: int
-    vision_end: int
-    video_pad: int
-    image_pad: int
-    pad: int
-    eos: tuple[int, ...]
-    reg: int | None = None
-    seg_start: int | None = None
-    seg_end: int | None = None
 
 
 @dataclass
@@ -84,67 +70,6 @@ class GroundingResult:
     num_steps: int  # T, temporal tokens of the video
 
 
-def official_rope_index(
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    video_grid_thw: torch.Tensor | None,
-    ids: TokenIds,
-    spatial_merge_size: int = 2,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """3-D M-RoPE positions ``(3, B, L)`` and rope deltas ``(B, 1)`` exactly as transformers 4.45.2 computes them.
-
-    A video is recognised by the token directly after ``<|vision_start|>``; its ``t*h*w`` positions go to the
-    consecutive SLOTS starting at the first ``<|video_pad|>``, whatever tokens sit there. So segment tokens inserted
-    among the video tokens take video positions and push the last video tokens into text positions; and if
-    ``<|seg_start|>`` directly follows ``<|vision_start|>`` no video is found and the whole row gets 1-D positions.
-    The verifier was trained with this assignment. Videos are consumed in batch order (one grid row per video).
-    Images are not supported here (VideoMind never uses them).
-    """
-    batch, length = input_ids.shape
-    if attention_mask is None:
-        attention_mask = torch.ones_like(input_ids)
-    position_ids = torch.ones(3, batch, length, dtype=torch.long, device=input_ids.device)
-    deltas = []
-    grids = iter(video_grid_thw.tolist() if video_grid_thw is not None else [])
-    for b in range(batch):
-        keep = attention_mask[b].bool()
-        tokens = input_ids[b][keep].tolist()
-        chunks: list[torch.Tensor] = []
-        start = 0
-        for recognised in _videos_of_row(tokens, ids) if video_grid_thw is not None else ():
-            # Every video of the row has its grid row, recognised or not; transformers 4.45.2 consumed grids only
-            # for recognised videos, which misaligns later rows of a batch (it only ever ran with batch size 1).
-            t, h, w = next(grids)
-            if not recognised:
-                continue
-            h, w = h // spatial_merge_size, w // spatial_merge_size
-            first_pad = tokens.index(ids.video_pad, start)
-            offset = int(chunks[-1].max()) + 1 if chunks else 0
-            text_len = first_pad - start
-            chunks.append(torch.arange(text_len).view(1, -1).expand(3, -1) + offset)
-            grid = torch.stack(
-                torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij")
-            )
-            chunks.append(grid.reshape(3, -1) + text_len + offset)
-            start = first_pad + t * h * w
-        if start < len(tokens):
-            offset = int(chunks[-1].max()) + 1 if chunks else 0
-            chunks.append(torch.arange(len(tokens) - start).view(1, -1).expand(3, -1) + offset)
-        positions = torch.cat(chunks, dim=1).to(input_ids.device)
-        position_ids[:, b, keep] = positions
-        deltas.append(int(positions.max()) + 1 - len(tokens))
-    return position_ids, torch.tensor(deltas, device=input_ids.device).view(-1, 1)
-
-
-def _videos_of_row(tokens: list[int], ids: TokenIds) -> list[bool]:
-    """One flag per ``<|vision_start|>`` of a row: whether its video is recognised (``<|video_pad|>`` follows)."""
-    return [
-        i + 1 < len(tokens) and tokens[i + 1] == ids.video_pad
-        for i, tok in enumerate(tokens)
-        if tok == ids.vision_start
-    ]
-
-
 @functools.cache
 def _cache_argument_of(forward) -> str:
     parameters = inspect.signature(forward).parameters  # follows the deprecation decorators' __wrapped__
@@ -168,15 +93,6 @@ def capture_prenorm(norm: nn.Module) -> Iterator[list[torch.Tensor]]:
         yield captured
     finally:
         handle.remove()
-
-
-def vision_spans(input_ids: torch.Tensor, ids: TokenIds) -> list[tuple[int, int]]:
-    """Per row, the index range strictly between the first ``<|vision_start|>`` and the next ``<|vision_end|>``."""
-    out = []
-    for row in input_ids.tolist():
-        start = row.index(ids.vision_start)
-        out.append((start + 1, row.index(ids.vision_end, start)))
-    return out
 
 
 class VideoMindModel(nn.Module):
@@ -209,7 +125,7 @@ class VideoMindModel(nn.Module):
 
     # ------------------------------------------------------------------ structure
     @property
-    def base(self) -> Qwen2VLForConditionalGeneration:
+    def base(self) -> nn.Module:
         """The underlying transformers model (unwrapped from PEFT)."""
         lm = self.lm
         return lm.get_base_model() if hasattr(lm, "get_base_model") else lm
@@ -217,6 +133,11 @@ class VideoMindModel(nn.Module):
     @property
     def qwen_config(self):
         return self.base.config
+
+    @property
+    def family(self):
+        """What differs between base families (``videomind.model.bases``), chosen from the config's model_type."""
+        return family_of(self.qwen_config.model_type)
 
     @property
     def text_model(self) -> nn.Module:
@@ -240,15 +161,16 @@ class VideoMindModel(nn.Module):
 
     # ------------------------------------------------------------------ pieces
     def encode_video(self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor) -> torch.Tensor:
-        """Vision-tower features ``(num_video_tokens, H)`` for all videos of a batch (no LoRA is involved)."""
+        """Vision-tower features of all videos of a batch (no LoRA is involved): ``(num_video_tokens, H)``, or
+        ``(num_video_tokens, 1 + levels, H)`` when the base also feeds DeepStack levels to the decoder (Qwen3-VL)."""
         pixel_values_videos = pixel_values_videos.to(self.visual.device, self.dtype)
-        out = self.base.model.get_video_features(pixel_values_videos, video_grid_thw.to(self.visual.device))
-        return torch.cat(list(out.pooler_output), dim=0)
+        return self.family.encode_video(self.base, pixel_values_videos, video_grid_thw.to(self.visual.device))
 
     def embed(self, input_ids: torch.Tensor, video_embeds: torch.Tensor | None = None) -> torch.Tensor:
         """Token embeddings of the active role (its own ``embed_tokens`` copy if it has one) with video features."""
         embeds = self.base.get_input_embeddings()(input_ids.to(self.device))
         if video_embeds is not None:
+            video_embeds = self.family.split_features(video_embeds)[0]
             mask = (input_ids == self.token_ids.video_pad).to(embeds.device)
             if int(mask.sum()) != video_embeds.shape[0]:
                 raise ValueError(
@@ -262,10 +184,17 @@ class VideoMindModel(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None,
         video_grid_thw: torch.Tensor | None,
+        second_per_grid_ts: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return official_rope_index(
-            input_ids, attention_mask, video_grid_thw, self.token_ids, self.spatial_merge_size
+        """M-RoPE positions ``(3, B, L)`` and deltas ``(B, 1)`` of the base's family; ``second_per_grid_ts``
+        (seconds per temporal step of each video, from the processor) matters for Qwen2.5-VL only."""
+        return self.family.rope_index(
+            self.qwen_config, input_ids, attention_mask, video_grid_thw, self.token_ids, second_per_grid_ts
         )
+
+    def video_inputs(self, input_ids: torch.Tensor, video_embeds: torch.Tensor | None) -> dict:
+        """Extra decoder inputs of a prompt holding videos (Qwen3-VL's DeepStack features and their positions)."""
+        return self.family.decoder_inputs(input_ids.to(self.device), video_embeds, self.token_ids)
 
     def run_text(
         self,
@@ -273,8 +202,10 @@ class VideoMindModel(nn.Module):
         position_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         cache: DynamicCache | None = None,
+        **video_inputs,
     ) -> TextOutput:
-        """Run the decoder; returns normed hidden states, pre-norm states and the (updated) KV cache."""
+        """Run the decoder; returns normed hidden states, pre-norm states and the (updated) KV cache.
+        ``video_inputs``: what ``video_inputs`` returns for the prompt (prefill only)."""
         text = self.text_model
         with capture_prenorm(text.norm) as captured:
             out = text(
@@ -283,6 +214,7 @@ class VideoMindModel(nn.Module):
                 attention_mask=None if attention_mask is None else attention_mask.to(inputs_embeds.device),
                 use_cache=cache is not None,
                 **{cache_argument(text): cache},
+                **video_inputs,
             )
         return TextOutput(out.last_hidden_state, captured[-1], cache)
 
@@ -301,8 +233,15 @@ class VideoMindModel(nn.Module):
         mask = batch.get("attention_mask")
         if video_embeds is None and batch.get("pixel_values_videos") is not None:
             video_embeds = self.encode_video(batch["pixel_values_videos"], batch["video_grid_thw"])
-        position_ids, _ = self.rope_index(input_ids, mask, batch.get("video_grid_thw"))
-        out = self.run_text(self.embed(input_ids, video_embeds), position_ids, mask)
+        position_ids, _ = self.rope_index(
+            input_ids, mask, batch.get("video_grid_thw"), batch.get("second_per_grid_ts")
+        )
+        out = self.run_text(
+            self.embed(input_ids, video_embeds),
+            position_ids,
+            mask,
+            **self.video_inputs(input_ids, video_embeds),
+        )
         return self.logits(out.hidden[:, -1]).float(), out
 
     @torch.no_grad()
@@ -334,11 +273,18 @@ class VideoMindModel(nn.Module):
         if video_embeds is None and batch.get("pixel_values_videos") is not None:
             video_embeds = self.encode_video(batch["pixel_values_videos"], batch["video_grid_thw"])
         position_ids, deltas = self.rope_index(
-            input_ids, batch.get("attention_mask"), batch.get("video_grid_thw")
+            input_ids,
+            batch.get("attention_mask"),
+            batch.get("video_grid_thw"),
+            batch.get("second_per_grid_ts"),
         )
         cache = DynamicCache(config=self.text_model.config)
         out = self.run_text(
-            self.embed(input_ids, video_embeds), position_ids, batch.get("attention_mask"), cache
+            self.embed(input_ids, video_embeds),
+            position_ids,
+            batch.get("attention_mask"),
+            cache,
+            **self.video_inputs(input_ids, video_embeds),
         )
         result = Generation(
             [], False, prefill_prenorm=out.prenorm[0], step_logits=[] if record_logits else None
@@ -392,15 +338,15 @@ class VideoMindModel(nn.Module):
     def _frame_states(
         self, input_ids: torch.Tensor, grid_thw: torch.Tensor, prenorm: torch.Tensor
     ) -> tuple[torch.Tensor, int]:
-        start, end = vision_spans(input_ids.view(1, -1), self.token_ids)[0]
-        t, h, w = (int(x) for x in grid_thw)
-        per_step = h * w // self.spatial_merge_size**2
-        visual = prenorm[start:end]
-        if visual.shape[0] != t * per_step:
-            raise ValueError(
-                f"{visual.shape[0]} visual states between vision tokens, expected {t} x {per_step}"
-            )
-        return self.grounding_head.pool_frames(visual, per_step), t
+        """The head's input: the states of the video's frame tokens only (``frame_positions``), pooled per step."""
+        positions = self.frame_positions(input_ids, grid_thw)
+        visual = prenorm[positions.flatten().to(prenorm.device)]
+        return self.grounding_head.pool_frames(visual, positions.shape[1]), positions.shape[0]
+
+    def frame_positions(self, input_ids: torch.Tensor, grid_thw: torch.Tensor) -> torch.Tensor:
+        """Indices ``(T, tokens per step)`` of the first video's frame tokens in a 1-D row of ids: what "the video's
+        states" are for the grounding head (Qwen3-VL's timestamp text between the steps is not part of them)."""
+        return self.family.frame_positions(input_ids, grid_thw, self.token_ids, self.spatial_merge_size)
 
     @torch.no_grad()
     def ground_teacher_forced(
@@ -434,6 +380,7 @@ class VideoMindModel(nn.Module):
         timestamps: list | None = None,
         saliency: list | None = None,
         pos_clip: list | None = None,
+        second_per_grid_ts: torch.Tensor | None = None,
         **_unused,
     ) -> dict[str, torch.Tensor]:
         """Training / scoring forward. Returns ``loss`` (LM + head), ``loss_lm`` and the head's weighted losses.
@@ -447,8 +394,10 @@ class VideoMindModel(nn.Module):
         embeds = self.embed(input_ids, video_embeds)
         if self.training and not embeds.requires_grad:
             embeds.requires_grad_(True)  # lets gradient checkpointing work with frozen embeddings
-        position_ids, _ = self.rope_index(input_ids, attention_mask, video_grid_thw)
-        out = self.run_text(embeds, position_ids, attention_mask)
+        position_ids, _ = self.rope_index(input_ids, attention_mask, video_grid_thw, second_per_grid_ts)
+        out = self.run_text(
+            embeds, position_ids, attention_mask, **self.video_inputs(input_ids, video_embeds)
+        )
         losses: dict[str, torch.Tensor] = {}
         if labels is not None:
             losses["loss_lm"] = self._lm_loss(out.hidden, labels.to(out.hidden.device))
@@ -473,7 +422,9 @@ class VideoMindModel(nn.Module):
     def _head_loss(self, input_ids, labels, video_grid_thw, prenorm, timestamps, saliency, pos_clip):
         head = self.grounding_head
         frames, queries, owners, lengths = [], [], [], []
-        grid_rows = first_grid_rows(input_ids, self.token_ids.vision_start)
+        grid_rows = first_grid_rows(
+            input_ids, video_grid_thw, self.token_ids.video_pad, self.spatial_merge_size
+        )
         for b in range(input_ids.shape[0]):
             reg_positions = (labels[b, 1:] == self.token_ids.reg).nonzero().flatten().tolist()
             if not reg_positions:
@@ -500,16 +451,26 @@ class VideoMindModel(nn.Module):
         )
 
 
-def first_grid_rows(input_ids: torch.Tensor, vision_start: int) -> list[int | None]:
+def first_grid_rows(
+    input_ids: torch.Tensor, video_grid_thw: torch.Tensor | None, video_pad: int, merge: int
+) -> list[int | None]:
     """Per batch row, the index of its first video's row in ``video_grid_thw`` (None for a row without a video).
 
-    The collator concatenates the grids of the rows that have videos only, one grid row per ``<|vision_start|>``,
-    in batch order; indexing the grids by batch row misaligns every row after a text-only one."""
-    counts = (input_ids == vision_start).sum(dim=1).tolist()
-    rows, seen = [], 0
-    for count in counts:
-        rows.append(seen if count else None)
-        seen += count
+    The collator concatenates the grids of the rows that have videos only, in batch order, so indexing the grids by
+    batch row misaligns every row after a text-only one. A row's videos are found by their frame tokens: each grid
+    row ``(t, h, w)`` holds ``t*h*w / merge**2`` of them, whatever the family writes around them."""
+    sizes = [
+        t * h * w // merge**2 for t, h, w in (video_grid_thw.tolist() if video_grid_thw is not None else [])
+    ]
+    rows: list[int | None] = []
+    used = 0
+    for b, count in enumerate((input_ids == video_pad).sum(dim=1).tolist()):
+        rows.append(used if count else None)
+        taken = 0
+        while taken < count and used < len(sizes):
+            taken, used = taken + sizes[used], used + 1
+        if taken != count:
+            raise ValueError(f"batch row {b} has {count} video tokens, which its grid rows do not add up to")
     return rows
 
 
@@ -524,4 +485,8 @@ def _sample(logits: torch.Tensor, temperature: float, top_p: float, generator: t
         sorted_probs, order = probs.sort(descending=True)
         keep = sorted_probs.cumsum(0) - sorted_probs < top_p
         probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+    if generator is not None and generator.device != probs.device:
+        # torch.multinomial refuses a generator of another device (a CPU one with CUDA probabilities): draw where
+        # the generator lives, so a seed gives the same tokens whichever device holds the model
+        probs = probs.to(generator.device)
     return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))

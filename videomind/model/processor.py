@@ -1,9 +1,11 @@
-"""A Qwen2-VL processor that needs no torchvision.
+"""A Qwen2-VL / Qwen2.5-VL / Qwen3-VL processor that needs no torchvision.
 
-Frames arrive already sampled and resized (videomind.video); this module rescales, normalises with the CLIP
-mean/std and patchifies them exactly as the stock Qwen2-VL processor does (bit-identical: checked against the
-oracle's recorded ``pixel_values_videos``), renders the chat template, expands each ``<|video_pad|>`` into one token
-per merged patch and returns ``mm_token_type_ids`` with the ids.
+Frames arrive already sampled and resized (videomind.video); this module rescales, normalises (CLIP mean/std, 0.5
+for Qwen3-VL) and patchifies them exactly as the stock processors do (bit-identical for Qwen2-VL: checked against
+the oracle's recorded ``pixel_values_videos``), renders the chat template, writes each video into the prompt as its
+base family lays it out (``bases``: one ``<|video_pad|>`` per merged patch; Qwen3-VL: one block per step after its
+time as text), with the verifier's segment tokens when asked, and returns ``mm_token_type_ids`` with the ids (and
+``second_per_grid_ts`` for Qwen2.5-VL).
 
 Why not ``transformers.Qwen2VLProcessor``: in transformers 5.x its video processor imports torchvision, which does
 not install beside the CPU torch build we pin (see DESIGN.md).
@@ -22,13 +24,12 @@ import torch
 from transformers import AutoTokenizer, PretrainedConfig, PreTrainedTokenizerBase
 
 from videomind.errors import CheckpointError
+from videomind.model.bases import CLIP_MEAN, CLIP_STD, FAMILIES, Qwen2VLFamily, family_of, step_times
 from videomind.model.templates import ConversationTemplate, get_template
-from videomind.prompts import SPECIAL_TOKENS
+from videomind.prompts import SPECIAL_TOKENS, segment_steps
 
 log = logging.getLogger(__name__)
 
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IGNORE_INDEX = -100
 TOKEN_TYPE_TEXT, TOKEN_TYPE_IMAGE, TOKEN_TYPE_VIDEO = 0, 1, 2
 _PLACEHOLDER = "\x00VIDEO\x00"
@@ -51,16 +52,19 @@ class VisionSettings:
         return self.patch_size * self.merge_size
 
     @classmethod
-    def from_file(cls, path: Path) -> VisionSettings:
-        if not path.is_file():
-            return cls()
-        raw = json.loads(path.read_text())
-        keys = {f for f in cls.__dataclass_fields__}
-        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in keys}
-        return cls(**kwargs)
+    def from_file(cls, path: Path, family: Qwen2VLFamily | None = None) -> VisionSettings:
+        """The settings in ``preprocessor_config.json``; missing ones (or a missing file) are the family's."""
+        defaults = asdict(cls.of_family(family or FAMILIES["qwen2_vl"]))
+        raw = json.loads(path.read_text()) if path.is_file() else {}
+        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in defaults}
+        return cls(**{**defaults, **kwargs})
 
-    def to_preprocessor_config(self) -> dict[str, Any]:
-        """The stock Qwen2-VL ``preprocessor_config.json`` (with ``do_resize`` off, as the official builder saves it)."""
+    @classmethod
+    def of_family(cls, family: Qwen2VLFamily) -> VisionSettings:
+        return cls(patch_size=family.patch_size, image_mean=family.image_mean, image_std=family.image_std)
+
+    def to_preprocessor_config(self, processor_class: str = "Qwen2VLProcessor") -> dict[str, Any]:
+        """The stock ``preprocessor_config.json`` (with ``do_resize`` off, as the official builder saves it)."""
         out = asdict(self)
         out.update(
             image_mean=list(self.image_mean),
@@ -70,7 +74,7 @@ class VisionSettings:
             do_rescale=True,
             do_resize=False,
             image_processor_type="Qwen2VLImageProcessor",
-            processor_class="Qwen2VLProcessor",
+            processor_class=processor_class,
             resample=3,
             min_pixels=3136,
             max_pixels=12845056,
@@ -80,7 +84,7 @@ class VisionSettings:
 
 
 class VideoMindProcessor:
-    """Tokenizer + chat template + frame patchifier for one VideoMind / Qwen2-VL checkpoint."""
+    """Tokenizer + chat template + frame patchifier for one VideoMind checkpoint or base model folder."""
 
     def __init__(
         self,
@@ -88,11 +92,13 @@ class VideoMindProcessor:
         vision: VisionSettings | None = None,
         chat_template: str | None = None,
         conversation: ConversationTemplate | None = None,
+        family: Qwen2VLFamily | str = "qwen2_vl",
     ) -> None:
         self.tokenizer = tokenizer
+        self.family = family_of(family) if isinstance(family, str) else family
         # How training finds the replies in a rendered conversation (the released config's ``conv_type``).
         self.conversation = conversation or get_template("chatml")
-        self.vision = vision or VisionSettings()
+        self.vision = vision or VisionSettings.of_family(self.family)
         self.chat_template = chat_template or tokenizer.chat_template
         if not self.chat_template:
             raise CheckpointError(
@@ -117,7 +123,11 @@ class VideoMindProcessor:
         tokenizer = AutoTokenizer.from_pretrained(str(path), config=PretrainedConfig())
         template_file = path / "chat_template.json"
         template = json.loads(template_file.read_text())["chat_template"] if template_file.is_file() else None
-        return cls(tokenizer, VisionSettings.from_file(path / "preprocessor_config.json"), template)
+        config_file = path / "config.json"
+        model_type = json.loads(config_file.read_text()).get("model_type") if config_file.is_file() else None
+        family = family_of(model_type or "qwen2_vl")
+        vision = VisionSettings.from_file(path / "preprocessor_config.json", family)
+        return cls(tokenizer, vision, template, family=family)
 
     def save_pretrained(self, path: str | Path) -> None:
         path = Path(path)
@@ -126,7 +136,7 @@ class VideoMindProcessor:
         (path / "chat_template.json").write_text(
             json.dumps({"chat_template": self.chat_template}, indent=2) + "\n"
         )
-        config = self.vision.to_preprocessor_config()
+        config = self.vision.to_preprocessor_config(self.family.processor_class)
         (path / "preprocessor_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     def add_special_tokens(self) -> dict[str, int]:
@@ -216,12 +226,19 @@ class VideoMindProcessor:
         videos: Sequence[torch.Tensor] | None = None,
         padding_side: str = "right",
         grids: Sequence[torch.Tensor] | None = None,
+        timestamps: Sequence[Sequence[float] | None] | None = None,
+        segments: Sequence[tuple[float, float] | None] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Tokenise rendered texts holding ``<|video_pad|>`` placeholders, one video (frames) per placeholder.
+        """Tokenise rendered texts holding video placeholders (as the chat template writes them), one video
+        (frames) per placeholder.
 
         Returns ``input_ids``, ``attention_mask``, ``mm_token_type_ids`` and, with videos, ``pixel_values_videos``
-        and ``video_grid_thw`` (concatenated over all videos in order). ``grids`` instead of ``videos`` (see
-        ``grid_of``) gives the same tokens without pixel values, for callers that encode the frames themselves.
+        and ``video_grid_thw`` (concatenated over all videos in order), plus what the base family needs
+        (``second_per_grid_ts`` for Qwen2.5-VL). ``grids`` instead of ``videos`` (see ``grid_of``) gives the same
+        tokens without pixel values, for callers that encode the frames themselves. ``timestamps``: per video, the
+        seconds of its frames (Qwen2.5-VL: frame rate; Qwen3-VL: the times written before each step; without them
+        frames are taken at 2 fps from 0 s). ``segments``: per video, the verifier's ``(start, end)`` fractions,
+        written as ``<|seg_start|>`` / ``<|seg_end|>`` where the family lays them out.
         """
         if videos is not None and grids is not None:
             raise ValueError("give videos or grids, not both")
@@ -231,27 +248,48 @@ class VideoMindProcessor:
             pv, grid = self.patchify(frames)
             pixel_values.append(pv)
             grids.append(grid)
-        texts = self._expand_video_tokens(texts, grids)
+        times = list(timestamps) if timestamps is not None else [None] * len(grids)
+        segments = list(segments) if segments is not None else [None] * len(grids)
+        if len(times) != len(grids) or len(segments) != len(grids):
+            raise ValueError(f"{len(grids)} videos but {len(times)} timestamps and {len(segments)} segments")
+        for frames, seconds in zip(videos or [], times):
+            if seconds is not None and len(seconds) != len(frames):
+                raise ValueError(f"{len(seconds)} frame times for a video of {len(frames)} frames")
+        texts = self._expand_video_tokens(texts, grids, times, segments)
         rows = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
         batch = self.pad(rows, padding_side=padding_side)
         if pixel_values:
             batch["pixel_values_videos"] = torch.cat(pixel_values)
         if grids:
             batch["video_grid_thw"] = torch.cat(grids)
+            batch.update(self.family.video_inputs(times, self.vision.temporal_patch_size))
         return batch
 
-    def _expand_video_tokens(self, texts: list[str], grids: list[torch.Tensor]) -> list[str]:
-        token = "<|video_pad|>"
+    def _expand_video_tokens(self, texts, grids, times, segments) -> list[str]:
+        token = self.family.placeholder
         count = sum(t.count(token) for t in texts)
         if count != len(grids):
             raise ValueError(f"the text holds {count} video placeholders but {len(grids)} videos were given")
-        queue = iter(grids)
+        queue = iter(zip(grids, times, segments))
         out = []
         for text in texts:
             while token in text:
-                text = text.replace(token, _PLACEHOLDER * self.tokens_per_video(next(queue)), 1)
-            out.append(text.replace(_PLACEHOLDER, token))
+                text = text.replace(token, self._video_text(*next(queue)), 1)
+            out.append(text.replace(_PLACEHOLDER, "<|video_pad|>"))
         return out
+
+    def _video_text(self, grid: torch.Tensor, times, segment) -> str:
+        steps = int(grid[0, 0])
+        per_step = self.tokens_per_video(grid) // steps
+        patch = self.vision.temporal_patch_size
+        step_seconds = step_times(times, len(times) if times is not None else steps * patch, patch)
+        if len(step_seconds) != steps:
+            raise ValueError(f"{len(times)} frame times for a video of {steps} temporal steps")
+        marks = segment_steps(segment, steps) if segment is not None else None
+        # the placeholder keeps later replacements from matching the pads this one writes
+        return self.family.video_text(per_step, steps, step_seconds, marks).replace(
+            "<|video_pad|>", _PLACEHOLDER
+        )
 
     def pad(self, rows: Sequence[Sequence[int]], padding_side: str = "right") -> dict[str, torch.Tensor]:
         """Pad token-id rows into ``input_ids`` / ``attention_mask`` / ``mm_token_type_ids``."""

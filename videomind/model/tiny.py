@@ -3,7 +3,9 @@
 The tokenizer is a byte-level BPE trained in a few milliseconds on the role prompts and a small English corpus,
 with Qwen2's pre-tokenizer, the Qwen2-VL special tokens in Qwen2 order and the three VideoMind tokens, so the
 whole pipeline (chat template, video-pad expansion, ``<|reg|>`` triggering, Yes/No lookup) runs as with the real
-tokenizer. The model is a Qwen2-VL of the requested (tiny) shape with random weights.
+tokenizer. The model is a Qwen2-VL of the requested (tiny) shape with random weights; ``base="qwen2_5_vl"`` or
+``"qwen3_vl"`` builds that family instead (its special tokens, chat template, vision settings and architecture:
+windowed attention, DeepStack, patch 16), so every base runs through the same pipeline in tests.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from dataclasses import dataclass
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import GenerationConfig, Qwen2Tokenizer, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+from transformers import GenerationConfig, PretrainedConfig, Qwen2Tokenizer
 
 from videomind import prompts
 from videomind.model.adapters import LoraSettings, add_role, role_lora_config
+from videomind.model.bases import family_of
 from videomind.model.config import VideoMindConfig
 from videomind.model.grounding_head import TimestampDecoder, TimestampDecoderConfig
 from videomind.model.modeling import VideoMindModel
 from videomind.model.processor import VideoMindProcessor
-from videomind.model.templates import QWEN2_VL_CHAT_TEMPLATE
+from videomind.model.templates import QWEN2_VL_CHAT_TEMPLATE, QWEN3_VL_CHAT_TEMPLATE
 
 QWEN2_PRETOKENIZE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 QWEN2_SPECIAL_TOKENS = (
@@ -30,6 +33,21 @@ QWEN2_SPECIAL_TOKENS = (
     "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
     "<|image_pad|>", "<|video_pad|>",
 )  # fmt: skip
+# What the newer tokenizers add after the Qwen2-VL tokens (Qwen2.5 tool / fill-in-the-middle tokens; Qwen3 also
+# tool responses and thinking), so the VideoMind tokens get later ids as with the real tokenizers.
+EXTRA_SPECIAL_TOKENS = {
+    "qwen2_vl": (),
+    "qwen2_5_vl": ("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+                   "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"),
+}  # fmt: skip
+EXTRA_SPECIAL_TOKENS["qwen3_vl"] = EXTRA_SPECIAL_TOKENS["qwen2_5_vl"] + (
+    "<tool_response>",
+    "</tool_response>",
+    "<think>",
+    "</think>",
+)
+CHAT_TEMPLATES = {"qwen2_vl": QWEN2_VL_CHAT_TEMPLATE, "qwen2_5_vl": QWEN2_VL_CHAT_TEMPLATE,
+                  "qwen3_vl": QWEN3_VL_CHAT_TEMPLATE}  # fmt: skip
 TINY_VOCAB_SIZE = 1000
 # Tiny models look at tiny frames: 2x2 to 4x4 merged tokens per frame instead of the official 6x6 to 16x16,
 # stored with the checkpoint (config.json "videomind" -> "agent_options") and read by VideoMindAgent.
@@ -77,16 +95,19 @@ def default_corpus() -> tuple[str, ...]:
 
 
 def build_tiny_tokenizer(
-    corpus: Iterable[str] | None = None, vocab_size: int = TINY_VOCAB_SIZE
+    corpus: Iterable[str] | None = None, vocab_size: int = TINY_VOCAB_SIZE, base: str = "qwen2_vl"
 ) -> Qwen2Tokenizer:
-    """A Qwen2-style tokenizer: trained BPE + the 14 Qwen2-VL special tokens + the 3 VideoMind tokens."""
+    """A Qwen2-style tokenizer: trained BPE + the 14 Qwen2-VL special tokens (+ the newer base's extra ones) + the
+    3 VideoMind tokens, and the base's chat template."""
+    family = family_of(base)
     data = tuple(corpus) if corpus is not None else default_corpus()
     tokenizer = Qwen2Tokenizer(tokenizer_object=Tokenizer.from_str(_trained_bpe(data, vocab_size)))
-    tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN2_SPECIAL_TOKENS)})
+    special = list(QWEN2_SPECIAL_TOKENS) + list(EXTRA_SPECIAL_TOKENS[family.name])
+    tokenizer.add_special_tokens({"additional_special_tokens": special})
     tokenizer.add_special_tokens({"additional_special_tokens": list(prompts.SPECIAL_TOKENS)})
     tokenizer.pad_token = "<|endoftext|>"
     tokenizer.eos_token = "<|im_end|>"
-    tokenizer.chat_template = QWEN2_VL_CHAT_TEMPLATE
+    tokenizer.chat_template = CHAT_TEMPLATES[family.name]
     for word in ("Yes", "No"):
         if len(tokenizer.encode(word, add_special_tokens=False)) != 1:
             raise RuntimeError(f"the tiny tokenizer must hold {word!r} as one token; add it to the corpus")
@@ -95,7 +116,8 @@ def build_tiny_tokenizer(
 
 @dataclass(frozen=True)
 class TinyShape:
-    """Sizes of a tiny Qwen2-VL (defaults: the oracle's tiny model, about 0.3 M parameters)."""
+    """Sizes of a tiny model (defaults: the oracle's tiny Qwen2-VL, about 0.3 M parameters) and its base family
+    (``qwen2_vl``, ``qwen2_5_vl`` or ``qwen3_vl``; ``build_tiny_model(base=...)`` overrides it)."""
 
     hidden_size: int = 64
     intermediate_size: int = 128
@@ -107,9 +129,12 @@ class TinyShape:
     vision_heads: int = 2
     mrope_section: tuple[int, int, int] = (2, 3, 3)
     tie_word_embeddings: bool = False
+    base: str = "qwen2_vl"
 
 
-def tiny_qwen_config(tokenizer: Qwen2Tokenizer, shape: TinyShape = TinyShape()) -> Qwen2VLConfig:
+def tiny_qwen_config(
+    tokenizer: Qwen2Tokenizer, shape: TinyShape = TinyShape(), base: str | None = None
+) -> PretrainedConfig:
     ids = tokenizer.convert_tokens_to_ids
     vocab = -(-len(tokenizer) // 64) * 64  # padded like the real vocabularies (unused rows at the end)
     text = dict(
@@ -119,15 +144,13 @@ def tiny_qwen_config(tokenizer: Qwen2Tokenizer, shape: TinyShape = TinyShape()) 
         rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": list(shape.mrope_section)},
         bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"), pad_token_id=ids("<|endoftext|>"),
     )  # fmt: skip
-    vision = dict(
-        depth=shape.vision_depth, embed_dim=shape.vision_dim, num_heads=shape.vision_heads,
-        hidden_size=shape.hidden_size, mlp_ratio=4, patch_size=14, temporal_patch_size=2, spatial_merge_size=2,
-    )  # fmt: skip
-    return Qwen2VLConfig(
-        text_config=text, vision_config=vision, tie_word_embeddings=shape.tie_word_embeddings,
+    vision = dict(depth=shape.vision_depth, width=shape.vision_dim, heads=shape.vision_heads)
+    token_ids = dict(
         image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
     )  # fmt: skip
+    family = family_of(base if base is not None else shape.base)
+    return family.tiny_config(text, vision, token_ids, shape.tie_word_embeddings)
 
 
 def build_tiny_model(
@@ -140,24 +163,29 @@ def build_tiny_model(
     head_config: TimestampDecoderConfig | None = None,
     tokenizer: Qwen2Tokenizer | None = None,
     dtype: torch.dtype = torch.float32,
+    base: str | None = None,
 ) -> tuple[VideoMindModel, VideoMindProcessor]:
-    """A tiny random VideoMind model + processor, offline, deterministic for a seed.
+    """A tiny random VideoMind model + processor on the ``base`` family (``qwen2_vl``, ``qwen2_5_vl`` or
+    ``qwen3_vl``; default ``shape.base``), offline, deterministic for a seed.
 
     With ``random_adapters`` the LoRA B matrices and the role copies of embed_tokens / lm_head are perturbed, so
     every role really changes the logits (fresh LoRA adapters equal the base model).
     """
-    tokenizer = tokenizer or build_tiny_tokenizer()
-    processor = VideoMindProcessor(tokenizer)
-    config = tiny_qwen_config(tokenizer, shape)
+    family = family_of(base if base is not None else shape.base)
+    tokenizer = tokenizer or build_tiny_tokenizer(base=family.name)
+    processor = VideoMindProcessor(tokenizer, family=family)
+    config = tiny_qwen_config(tokenizer, shape, family.name)
     torch.manual_seed(seed)
-    base = Qwen2VLForConditionalGeneration(config).to(dtype)
+    base = family.model_class(config).to(dtype)
     base.generation_config = GenerationConfig(
         bos_token_id=config.text_config.bos_token_id, pad_token_id=processor.pad_token_id,
         eos_token_id=[processor.im_end_id, processor.pad_token_id],
     )  # fmt: skip
     special = processor.special_token_ids()
     agent = VideoMindConfig(
-        role="grounder" if "grounder" in roles else (roles[0] if roles else None), **special
+        role="grounder" if "grounder" in roles else (roles[0] if roles else None),
+        base_model=family.name,
+        **special,
     )
     if head_config is not None:
         agent.head = head_config

@@ -1,7 +1,9 @@
-"""Training every role (and base models) on HF Trainer, saved in the released layout (docs/TRAINING.md).
+"""Training every role (and base models) with our own loop on accelerate, saved in the released layout
+(docs/TRAINING.md).
 
-``load_config(preset, overrides)`` -> ``RunConfig``; ``run_training(config)`` -> ``RunResult``;
-``combine_runs(out, runs)`` merges role runs into one multi-role checkpoint.
+``load_config(preset, overrides)`` -> ``RunConfig``; ``run_training(config, callbacks=...)`` -> ``RunResult``
+(callbacks: plain objects with any of ``on_step_end(state)``, ``on_log(state, logs)``, ``on_save(state, folder)``,
+... see ``Callback``); ``combine_runs(out, runs)`` merges role runs into one multi-role checkpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ _LAZY = {
     "run_training": "videomind.train.run",
     "RunResult": "videomind.train.run",
     "combine_runs": "videomind.train.combine",
+    "Callback": "videomind.train.loop",
+    "TrainingLoop": "videomind.train.loop",
+    "TrainState": "videomind.train.checkpoints",
 }
 __all__ = sorted(_LAZY)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from videomind.errors import UserInputError
 from videomind.model.adapters import ROLE_ORDER
 from videomind.model.checkpoint import ADAPTER_CONFIG, HEAD_FILE
-from videomind.model.config import AGENT_MODEL_TYPE, read_config_file
+from videomind.model.config import is_agent_config, read_config_file
 from videomind.model.hub import resolve_base_model
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,11 @@ def combine_runs(out: str | Path, runs: list[str | Path]) -> Path:
     configs = [read_config_file(run) for run in runs]
     owner: dict[str, Path] = {}
     for run, cfg in zip(runs, configs):
-        if cfg.get("model_type") != AGENT_MODEL_TYPE:
+        if not is_agent_config(cfg):
             raise UserInputError(f"{run} is not a VideoMind run (model_type {cfg.get('model_type')!r})")
+        if cfg.get("model_type") != configs[0].get("model_type"):
+            raise UserInputError(f"{run} ({cfg.get('model_type')}) and {runs[0]} "
+                                 f"({configs[0].get('model_type')}) are on different base families")  # fmt: skip
         if [cfg.get(k) for k in TOKEN_KEYS] != [configs[0].get(k) for k in TOKEN_KEYS]:
             raise UserInputError(f"{run} and {runs[0]} use different special-token ids")
         for role in run_roles(run):

@@ -28,8 +28,10 @@ from videomind.data.conversations import (
 from videomind.data.mixing import SampleFilter, SourceSpec
 from videomind.errors import UserInputError
 from videomind.model.adapters import LoraSettings
+from videomind.model.bases import FAMILIES
 from videomind.model.grounding_head import TimestampDecoderConfig
 from videomind.model.tiny import TinyShape
+from videomind.train.optim import OPTIMIZERS, SCHEDULERS
 from videomind.video.budget import PATCH_AREA, FrameBudget
 
 TRAIN_ROLES = ("grounder", "verifier", "planner", "answerer", "base")
@@ -56,7 +58,7 @@ class BudgetConfig:
 @dataclass(frozen=True)
 class TinyConfig(TinyShape):
     """The tiny random model built when ``model.base: tiny``: every size of ``TinyShape`` (the model's own record,
-    so a new size cannot be forgotten here) plus the seed of its random weights."""
+    so a new size cannot be forgotten here, its base family included) plus the seed of its random weights."""
 
     seed: int = 0
 
@@ -160,6 +162,9 @@ class RunConfig:
     def validate(self) -> RunConfig:
         _one_of("model.role", self.model.role, TRAIN_ROLES)
         _one_of("train.precision", self.train.precision, PRECISIONS)
+        _one_of("model.tiny.base", self.model.tiny.base, tuple(FAMILIES))
+        _one_of("train.optim", self.train.optim, OPTIMIZERS)
+        _one_of("train.lr_scheduler", self.train.lr_scheduler, SCHEDULERS)
         if not 0 <= self.train.warmup_ratio < 1:
             raise UserInputError(f"train.warmup_ratio must be in [0, 1), got {self.train.warmup_ratio}")
         _positive(self.train, ("learning_rate", "lora_lr", "head_lr", "batch_size", "grad_accum", "save_steps",

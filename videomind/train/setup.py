@@ -1,6 +1,7 @@
 """The model a training run starts from, per role (REFERENCE.md s.1.7, s.2, s.3.8, s.9.2).
 
-- From a plain Qwen2-VL (folder, hub id, or ``tiny``): add the three special tokens (resizing the embeddings, with
+- From a plain Qwen2-VL, Qwen2.5-VL or Qwen3-VL (folder, hub id, or ``tiny``; the folder's ``model_type`` picks the
+  family, ``videomind.model.bases``): add the three special tokens (resizing the embeddings, with
   the new rows set to the mean of the old ones, only if the tokenizer outgrows the vocabulary, as officially),
   create the timestamp decoder for the grounder (Xavier-uniform convolutions), freeze everything, add the role's
   LoRA (r64 / alpha64 / dropout 0.1 on the text model's q/k/v/o; ``modules_to_save`` embed_tokens + lm_head for
@@ -12,15 +13,18 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import Qwen2VLForConditionalGeneration
 
 from videomind.errors import CheckpointError, UserInputError
 from videomind.model.adapters import activate_role, add_role, role_lora_config, roles_of
+from videomind.model.bases import family_of
 from videomind.model.checkpoint import token_ids_from
 from videomind.model.config import VideoMindConfig, read_config_file, split_config
 from videomind.model.devices import resolve_dtype
@@ -122,7 +126,8 @@ def _videomind(
 
 def _qwen(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMindModel, VideoMindProcessor]:
     qwen_config, _ = split_config(read_config_file(folder))
-    base, info = Qwen2VLForConditionalGeneration.from_pretrained(
+    family = family_of(qwen_config.model_type)
+    base, info = family.model_class.from_pretrained(
         str(folder), config=qwen_config, dtype=dtype, attn_implementation=cfg.attn_implementation,
         output_loading_info=True,
     )  # fmt: skip
@@ -135,7 +140,9 @@ def _qwen(folder: Path, cfg: ModelConfig, dtype: torch.dtype) -> tuple[VideoMind
     processor = VideoMindProcessor.from_pretrained(folder)
     special = processor.add_special_tokens()
     resize_for_tokenizer(base, len(processor.tokenizer))
-    agent = VideoMindConfig(role=None, base_model_path=cfg.base, conv_type=cfg.conv_type, **special)
+    agent = VideoMindConfig(
+        role=None, base_model_path=cfg.base, base_model=family.name, conv_type=cfg.conv_type, **special
+    )
     return VideoMindModel(base, agent, token_ids_from(processor, agent, base.generation_config)), processor
 
 
@@ -214,14 +221,29 @@ def enable_gradient_checkpointing(model: VideoMindModel) -> None:
 
 def apply_liger(model: VideoMindModel) -> bool:
     """Liger kernels (RoPE, RMSNorm, SwiGLU, LayerNorm) on a GPU when ``liger-kernel`` is installed. Our loss
-    computes logits only at supervised positions, so the fused cross-entropy is not needed."""
+    computes logits only at supervised positions, so the fused cross-entropy is not needed. On a GPU without the
+    package, a warning says so (once per process); on a CPU Liger does not apply and nothing is said."""
     if not torch.cuda.is_available():
         return False
     try:
-        from liger_kernel.transformers import apply_liger_kernel_to_qwen2_vl
+        import liger_kernel.transformers as liger
     except ImportError:
+        _warn_liger_missing()
         return False
-    apply_liger_kernel_to_qwen2_vl(rope=True, rms_norm=True, swiglu=True, layer_norm=True, cross_entropy=False,
-                                   fused_linear_cross_entropy=False, model=model.base)  # fmt: skip
+    patch = getattr(liger, model.family.liger_patch, None)  # e.g. apply_liger_kernel_to_qwen3_vl
+    if patch is None:
+        log.warning("this liger-kernel has no %s; training without Liger kernels", model.family.liger_patch)
+        return False
+    wanted = dict(rope=True, rms_norm=True, swiglu=True, layer_norm=True, cross_entropy=False,
+                  fused_linear_cross_entropy=False, model=model.base)  # fmt: skip
+    accepted = inspect.signature(patch).parameters  # the families' patch functions take different switches
+    patch(**{k: v for k, v in wanted.items() if k in accepted})
     log.info("Liger kernels applied")
     return True
+
+
+@functools.cache
+def _warn_liger_missing() -> None:
+    if int(os.environ.get("RANK", "0")) == 0:  # a setting, the same on every rank: said by the first one
+        log.warning("train.liger is true but liger-kernel is not installed: training without Liger kernels "
+                    "(pip install liger-kernel, or set train.liger=false)")  # fmt: skip

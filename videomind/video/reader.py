@@ -119,7 +119,7 @@ class VideoReader:
     ) -> SamplePlan:
         """What ``sample`` will read, without decoding anything: indices, frame size and the view."""
         indices = tuple(self.sample_indices(budget, start, end, strict))
-        size = smart_resize(self.height, self.width, budget.min_pixels, budget.max_pixels)
+        size = smart_resize(self.height, self.width, budget.min_pixels, budget.max_pixels, budget.factor)
         timestamps = tuple(float(self.timestamps[i]) for i in indices)
         s, e = self._window(start, end)
         view = VideoView(s, e, float(budget.fps), len(indices), size[0], size[1], timestamps)

@@ -286,24 +286,6 @@ class OfficialSource(DataSource):
             f"(layout: docs/DATA.md; `videomind data download {self.name} --root {self.root}` gets the first)"
         )
 
-    def probed_durations(self, videos: Mapping[str, str], looked_for: Sequence[str] = (DURATIONS_FILE,)):
-        """``{video id: seconds}`` read from the video files themselves (``videos``: id -> path), for releases
-        without durations; a ``DataError`` naming the files looked for and the first video that cannot be read."""
-        from videomind.video import probe_duration
-        from videomind.video.errors import VideoError
-
-        out = {}
-        for vid, path in videos.items():
-            try:
-                out[vid] = probe_duration(path)
-            except VideoError as exc:
-                folder = self.root / (self.folder or self.name)
-                raise DataError(
-                    f"{self.name}: no durations: none of {', '.join(looked_for)} in {folder}, and the video {path} "
-                    f"cannot be read to measure it ({exc}); add one of those files or the videos (docs/DATA.md)"
-                ) from exc
-        return out
-
     def videos_on_disk(self, folder: str | None = None) -> set[str]:
         """File names in the video folder (empty when it does not exist)."""
         root = self.video_root(folder)

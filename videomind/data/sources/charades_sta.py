@@ -8,18 +8,14 @@ measured on its compressed videos), else the ``length`` column of the Charades r
 
 from __future__ import annotations
 
-import logging
-
-from videomind.data.sources._common import DURATIONS_FILE, OfficialSource
-from videomind.data.sources._io import read_csv, read_lines
+from videomind.data.sources._common import OfficialSource
+from videomind.data.sources._durations import CHARADES_CSVS, charades_durations
+from videomind.data.sources._io import read_lines
 from videomind.errors import DataError
 from videomind.prompts import clean_query
 from videomind.records import Sample
 
-log = logging.getLogger(__name__)
-
 SEPARATOR = "##"
-LENGTH_FILES = {"train": "Charades_v1_train.csv", "test": "Charades_v1_test.csv"}
 
 
 class CharadesSTA(OfficialSource):
@@ -52,23 +48,8 @@ class CharadesSTA(OfficialSource):
 
     def _durations(self, split: str, vids: set[str]) -> tuple[str, dict]:
         """``(where from, {vid: seconds})``: durations.json, else Charades_v1_<split>.csv, else the videos."""
-        if self.optional_file(DURATIONS_FILE) is not None:
-            path, table = self.durations()
-            log.info("charades_sta: durations from %s", path)
-            return str(path), dict(table)
-        csv_path = self.optional_file(LENGTH_FILES[split])
-        if csv_path is not None:
-            log.info("charades_sta: durations from the 'length' column of %s", csv_path)
-            table = {}
-            for n, row in read_csv(csv_path):
-                try:
-                    table[row["id"]] = float(row["length"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise DataError(f"{csv_path}: line {n}: field 'length': {exc}") from exc
-            return str(csv_path), table
-        log.info("charades_sta: no %s nor %s: measuring the videos", DURATIONS_FILE, LENGTH_FILES[split])
         videos = {v: self.video(f"{v}.mp4") for v in sorted(vids)}
-        return "the videos", self.probed_durations(videos, (DURATIONS_FILE, LENGTH_FILES[split]))
+        return charades_durations(self, (CHARADES_CSVS[split],), videos)
 
     @staticmethod
     def _parse(path, n: int, line: str) -> tuple[str, float, float, str]:

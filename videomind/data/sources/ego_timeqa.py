@@ -30,7 +30,7 @@ class EgoTimeQA(OfficialSource):
 
     def _load(self, split: str) -> list[Sample]:
         out = []
-        for i, rec, vid, duration in ego_records(self, split, train_filter=True):
+        for i, rec, vid, duration in ego_records(self, self.split_file(split), train_filter=True):
             question = capitalize_first(rec.text("question").replace(" l ", " I "))
             words = len(clean_query(question).split(" "))
             if not MIN_WORDS <= words <= MAX_WORDS:

@@ -1,13 +1,27 @@
-"""MLVU (``mlvu/json/{1_plotQA,...,7_topic_reasoning}.json``, test only; videos ``mlvu/video/<task dir>/<video>``).
+"""MLVU dev set, multiple choice (test only; videos ``mlvu/video/<task dir>/<video>``).
 
-Each record: ``video`` (file name), ``question``, ``candidates``, ``answer`` (text), ``question_type`` (task).
-No durations (read from the video at inference).
+Annotations: ``mlvu/json/{1_plotQA,...,7_topic_reasoning}.json`` (the Hugging Face release, as VideoMind ships it) or
+``mlvu/data/<same names>.json`` (the same files as published in JUNJIE99/MLVU's ``data/`` folder on GitHub, whose
+``8_sub_scene`` and ``9_summary`` open-ended tasks are not read). Each record: ``video`` (file name), ``question``,
+``candidates``, ``answer`` (text), ``question_type`` (task), ``duration``. The files' ``duration`` is not used, as
+VideoMind reads the video's own at inference (``Sample.duration`` is None).
+
+As published, a few candidates are empty texts (4 records of the GitHub release; in two of ``3_ego.json`` the answer
+is the empty text): they are kept, as MLVU's own evaluation and VideoMind's loader keep them (the answer's letter is
+that of its first equal candidate). Records without a question text or whose answer is not one of their candidates
+are not multiple-choice questions: they are skipped with a warning (3 of the 2,175 of the GitHub release:
+``2_needle.json`` records 34 and 338, ``7_topic_reasoning.json`` record 26, all blank; MLVU's own evaluation counts
+them as wrong answers).
 """
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, answer_letter, json_records, mcq
+import logging
+
+from videomind.data.sources._common import OfficialSource, Record, answer_letter, json_records, mcq
 from videomind.records import Sample
+
+log = logging.getLogger(__name__)
 
 # question_type -> folder of its videos and name of its json file
 TASK_DIRS = {
@@ -19,6 +33,19 @@ TASK_DIRS = {
     "anomaly_reco": "6_anomaly_reco",
     "topic_reasoning": "7_topic_reasoning",
 }
+ANNOTATION_DIRS = ("json", "data")  # the Hugging Face release (VideoMind's), the GitHub release
+
+
+def candidates(rec: Record) -> list[str]:
+    """The ``candidates`` as texts, empty ones included (as published)."""
+    value = rec["candidates"]
+    if (
+        not isinstance(value, list)
+        or len(value) < 2
+        or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in value)
+    ):
+        raise rec.error("candidates", f"expected a list of at least two texts, got {value!r}")
+    return [str(c) for c in value]
 
 
 class MLVU(OfficialSource):
@@ -33,20 +60,28 @@ class MLVU(OfficialSource):
     def _load(self, split: str) -> list[Sample]:
         out = []
         for folder in TASK_DIRS.values():
-            for i, rec in enumerate(json_records(self.file(f"json/{folder}.json"))):
-                task = rec.text("question_type")
-                if task not in TASK_DIRS:
-                    raise rec.error("question_type", f"unknown task {task!r}; known: {', '.join(TASK_DIRS)}")
-                options = rec.texts("candidates", numbers=True)
-                with rec.field("answer"):
-                    fields = mcq(rec.text("question"), options, answer_letter(options, str(rec["answer"])))
-                out.append(
-                    self.sample(
-                        split,
-                        f"{folder}/{i}",
-                        video=str(self.video_root() / TASK_DIRS[task] / rec.text("video")),
-                        task=(task,),
-                        **fields,
-                    )
-                )
+            path = self.first_file(split, [f"{d}/{folder}.json" for d in ANNOTATION_DIRS])
+            skipped = []
+            for i, rec in enumerate(json_records(path)):
+                options = candidates(rec)
+                if str(rec["answer"]) not in options or not str(rec.get("question") or "").strip():
+                    skipped.append(str(i))
+                    continue
+                out.append(self._sample(split, f"{folder}/{i}", rec, options))
+            if skipped:
+                log.warning("mlvu: %s: records %s: no question text or an answer that is not one of the candidates; skipped", path,
+                            ", ".join(skipped))  # fmt: skip
         return out
+
+    def _sample(self, split: str, key: str, rec: Record, options: list[str]) -> Sample:
+        task = rec.text("question_type")
+        if task not in TASK_DIRS:
+            raise rec.error("question_type", f"unknown task {task!r}; known: {', '.join(TASK_DIRS)}")
+        fields = mcq(rec.text("question"), options, answer_letter(options, str(rec["answer"])))
+        return self.sample(
+            split,
+            key,
+            video=str(self.video_root() / TASK_DIRS[task] / rec.text("video")),
+            task=(task,),
+            **fields,
+        )

@@ -3,6 +3,8 @@ under ``ego4d/v1/``).
 
 Each record: ``video_id``, ``question``, ``answer``, ``moment_start_frame`` / ``moment_end_frame`` (30 fps), and
 either ``options`` (the val/test option files) or ``wrong_answers`` (three). Training keeps videos of 10-600 s.
+``test`` also reads GroundVQA's ``annotations.QaEgo4D_test_close.json`` (the close-ended test set under the name its
+code loads; ``wrong_answers`` records) when VideoMind's file is absent.
 Variants: ``qa_ego4d_crop`` (answerer on the clip) and ``qa_ego4d_grounding`` (grounder on the question).
 
 Fix (REFERENCE s.13.18): without an options list the official loader inserts the answer at a ``random.randint``
@@ -13,6 +15,7 @@ position on every load (non-deterministic evaluation). Here the position is a ha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from videomind.data.sources._common import (
     OfficialSource,
@@ -29,6 +32,8 @@ FRAME_RATE = 30.0
 TIME_DECIMALS = 3
 TRAIN_MIN_DURATION, TRAIN_MAX_DURATION = 10.0, 600.0  # seconds
 NUM_OPTIONS = 4
+# GroundVQA's name of the close-ended test set (Becomebright/GroundVQA, data/unified/; records with wrong_answers)
+GROUNDVQA_FILES = {"test": ("annotations.QaEgo4D_test_close.json",)}
 
 
 def frame_span(rec: Record) -> tuple[float, float]:
@@ -37,11 +42,11 @@ def frame_span(rec: Record) -> tuple[float, float]:
 
 
 def ego_records(
-    source: OfficialSource, split: str, train_filter: bool
+    source: OfficialSource, path: Path, train_filter: bool
 ) -> Iterator[tuple[int, Record, str, float]]:
     """``(index, record, video id, duration)`` of an Ego4D QA file; with ``train_filter`` only 10-600 s videos."""
     durations = source.durations()
-    for i, rec in enumerate(json_records(source.split_file(split))):
+    for i, rec in enumerate(json_records(path)):
         vid = rec.text("video_id")
         duration = source.duration_of(durations, vid, rec)
         if not train_filter or TRAIN_MIN_DURATION <= duration <= TRAIN_MAX_DURATION:
@@ -72,8 +77,9 @@ class QAEgo4D(OfficialSource):
     data_type = "multimodal"
 
     def _load(self, split: str) -> list[Sample]:
+        path = self.first_file(split, (self.files[split], *GROUNDVQA_FILES.get(split, ())))
         return [self._sample(split, f"{vid}/{i}", vid, duration, rec)
-                for i, rec, vid, duration in ego_records(self, split, train_filter=split == "train")]  # fmt: skip
+                for i, rec, vid, duration in ego_records(self, path, train_filter=split == "train")]  # fmt: skip
 
     def _sample(self, split: str, key: str, vid: str, duration: float, rec: Record) -> Sample:
         question = capitalize_first(rec.text("question"))

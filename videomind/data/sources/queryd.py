@@ -3,6 +3,11 @@
 
 The video file name is the id without its 6-character prefix (``video-``); ids without a duration are skipped, as
 officially. The pickles are read with a loader that refuses anything but plain data.
+
+The original release (the QuerYD pages of the Oxford VGG site) has no ``durations.json`` and its README renames the
+pickles without the ``-v2`` suffix: both names are read, and without ``durations.json`` the videos are measured, each
+taken from VideoMind's ``videos_3fps_480_noaudio/<id>.mp4`` or the QuerYD downloader's ``videos/video-<id>.mp4``;
+listed ids without a video are skipped (the log counts them).
 """
 
 from __future__ import annotations
@@ -11,15 +16,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from videomind.data.sources._common import OfficialSource, Record, to_span
+from videomind.data.sources._common import DURATIONS_FILE, OfficialSource, Record, to_span
+from videomind.data.sources._durations import first_existing, probe_durations, source_log
 from videomind.data.sources._io import read_lines, read_pickle
 from videomind.errors import DataError
 from videomind.prompts import clean_query
 from videomind.records import Sample
 
 ID_PREFIX_LEN = 6
-QUERY_FILE = "raw_captions_combined_filtered-v2.pkl"
-SPAN_FILE = "times_captions_combined_filtered-v2.pkl"
+# VideoMind's names, then the names QuerYD's README renames the downloads to
+QUERY_FILES = ("raw_captions_combined_filtered-v2.pkl", "raw_captions_combined_filtered.pkl")
+SPAN_FILES = ("times_captions_combined_filtered-v2.pkl", "times_captions_combined_filtered.pkl")
+RAW_VIDEO_DIR = "videos"  # the QuerYD downloader's default --video_dir (files "video-<id>.<ext>")
 
 
 def _table(path: Path) -> Mapping[str, Any]:
@@ -42,11 +50,13 @@ class QuerYD(OfficialSource):
 
     def _load(self, split: str) -> list[Sample]:
         ids_path = self.split_file(split)
-        query_path, span_path = self.file(QUERY_FILE), self.file(SPAN_FILE)
+        query_path = self.first_file(split, QUERY_FILES, "caption file")
+        span_path = self.first_file(split, SPAN_FILES, "time-stamp file")
         queries, times = _table(query_path), _table(span_path)
-        _, durations = self.durations()
+        ids = [vid for _, vid in read_lines(ids_path)]
+        videos, durations = self._videos_and_durations(ids)
         out = []
-        for _, vid in read_lines(ids_path):
+        for vid in ids:
             name = vid[ID_PREFIX_LEN:]
             if name not in durations:
                 continue
@@ -56,17 +66,39 @@ class QuerYD(OfficialSource):
                 pairs = [to_span(t) for t in spans["times"]]
             with captions.field("captions"):
                 texts = [" ".join(str(w) for w in _as_list(c)) for c in captions["captions"]]
-            out.extend(self._video_samples(split, name, float(durations[name]), texts, pairs))
+            video = videos.get(name) or self.video(f"{name}.mp4")
+            out.extend(self._video_samples(split, name, video, float(durations[name]), texts, pairs))
         return out
 
+    def _videos_and_durations(self, ids: list[str]) -> tuple[dict[str, str], dict]:
+        """``({name: video path}, {name: seconds})``: VideoMind's durations.json, else the videos found, measured."""
+        log = source_log(self)
+        if self.optional_file(DURATIONS_FILE) is not None:
+            path, table = self.durations()
+            log.info("queryd: durations from %s", path)
+            return {}, table
+        raw = str(self.path / RAW_VIDEO_DIR)
+        found = {vid[ID_PREFIX_LEN:]: first_existing((self.video(f"{vid[ID_PREFIX_LEN:]}.mp4"), f"{raw}/{vid}.mp4"))
+                 for vid in ids}  # fmt: skip
+        videos = {name: path for name, path in found.items() if path is not None}
+        if not videos:
+            raise DataError(
+                f"queryd: no {DURATIONS_FILE} in {self.path} and none of the {len(ids)} listed videos in "
+                f"{self.video_root()} or {raw} (as video-<id>.mp4) to measure; add durations.json or the videos"
+            )
+        log.info(
+            "queryd: no %s: measuring the %d of %d listed videos found", DURATIONS_FILE, len(videos), len(ids)
+        )
+        return videos, probe_durations(self, videos, (DURATIONS_FILE,))
+
     def _video_samples(
-        self, split: str, name: str, duration: float, texts: list, pairs: list
+        self, split: str, name: str, video: str, duration: float, texts: list, pairs: list
     ) -> list[Sample]:
         return [
             self.sample(
                 split,
                 f"{name}/{i}",
-                video=self.video(f"{name}.mp4"),
+                video=video,
                 duration=duration,
                 query=clean_query(q),
                 spans=[t],

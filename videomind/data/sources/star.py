@@ -1,14 +1,20 @@
-"""STAR (``star/STAR_{train,val}.json``; Charades videos and ``durations.json`` under ``charades_sta/``).
+"""STAR (``star/STAR_{train,val}.json``; Charades videos and durations under ``charades_sta/``).
 
 Each record: ``video_id``, ``question_id`` (task = its prefix, e.g. "Interaction"), ``question``, ``choices``
 ([{``choice``}]), ``answer`` (text), ``start`` / ``end`` (seconds). Officially answered on the annotated clip without
 jitter: ``extra["crop"]`` and ``extra["no_aug"]`` are set. There is no public test split with answers; the official
 ``test`` falls through to the validation file, here called ``valid``.
+
+The annotation files are the ones STAR publishes (same names; its README links them on its own storage, with the
+Charades videos from the Charades release). Durations of the Charades videos, first found in ``charades_sta/`` of:
+``durations.json`` (VideoMind's), the ``length`` column of the Charades release's ``Charades_v1_train.csv`` and
+``Charades_v1_test.csv`` (STAR uses videos of both), the videos themselves; the log says which.
 """
 
 from __future__ import annotations
 
 from videomind.data.sources._common import OfficialSource, Record, answer_letter, json_records, mcq
+from videomind.data.sources._durations import CHARADES_CSVS, charades_durations
 from videomind.records import Sample
 
 
@@ -23,16 +29,23 @@ class STAR(OfficialSource):
     crop = True
 
     def _load(self, split: str) -> list[Sample]:
-        durations = self.durations()
+        records = list(json_records(self.split_file(split)))
+        vids = sorted({rec.text("video_id") for rec in records})
+        videos = {vid: self.video(f"{vid}.mp4") for vid in vids}
+        where, durations = charades_durations(self, tuple(CHARADES_CSVS.values()), videos, self.video_folder)
         out = []
-        for i, rec in enumerate(json_records(self.split_file(split))):
+        for i, rec in enumerate(records):
             vid = rec.text("video_id")
+            if vid not in durations:
+                raise rec.error("video_id", f"video id {vid!r} is not in {where}")
+            with rec.field("video_id"):
+                duration = float(durations[vid])
             out.append(
                 self.sample(
                     split,
                     str(rec.get("question_id", f"{vid}/{i}")),
                     video=self.video(f"{vid}.mp4"),
-                    duration=self.duration_of(durations, vid, rec),
+                    duration=duration,
                     spans=[(rec.number("start"), rec.number("end"))],
                     task=(rec.text("question_id").split("_")[0],),
                     extra={"vid": vid, "no_aug": True},

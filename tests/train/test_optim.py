@@ -1,16 +1,10 @@
-"""Optimiser groups and checkpoint bookkeeping (completion marker, stale folders, atomic rotation)."""
+"""Optimiser groups (six: {decay, no-decay} x {other, LoRA, head}) and the learning-rate schedules."""
 
 import pytest
+import torch
 from torch import nn
 
-from videomind.train.trainer import (
-    COMPLETE_MARKER,
-    checkpoint_step,
-    complete_checkpoints,
-    last_complete_checkpoint,
-    param_groups,
-    remove_stale,
-)
+from videomind.train.optim import build_optimizer, build_scheduler, param_groups, warmup_steps
 
 
 class Toy(nn.Module):
@@ -50,33 +44,32 @@ def test_param_groups_default_rates_are_the_learning_rate():
     assert {g["lr"] for g in groups} == {5e-5}
 
 
-def make(folder, complete=True):
-    folder.mkdir()
-    (folder / "trainer_state.json").write_text("{}")
-    if complete:
-        (folder / COMPLETE_MARKER).write_text("1\n")
-    return folder
+def test_build_optimizer_is_adamw_over_the_groups():
+    model = Toy()
+    optimizer = build_optimizer(model, "adamw_torch", 1e-4, 2e-4, None, weight_decay=0.1)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    names = {g["name"] for g in optimizer.param_groups}
+    assert names == {"other", "other_no_decay", "lora", "head", "head_no_decay"}
+    assert all(g["betas"] == (0.9, 0.999) and g["eps"] == 1e-8 for g in optimizer.param_groups)
+    with pytest.raises(ValueError, match="unknown optimiser"):
+        build_optimizer(model, "sgd", 1e-4, None, None, 0.0)
 
 
-def test_last_complete_checkpoint_ignores_partial_and_temporary_folders(tmp_path):
-    assert last_complete_checkpoint(tmp_path / "missing") is None
-    make(tmp_path / "checkpoint-2")
-    make(tmp_path / "checkpoint-10")
-    make(tmp_path / "checkpoint-12", complete=False)  # e.g. written by an older, non-atomic run
-    make(tmp_path / "tmp-checkpoint-14", complete=False)  # killed while saving
-    (tmp_path / "checkpoint-x").mkdir()
-    assert [p.name for p in complete_checkpoints(tmp_path)] == [
-        "checkpoint-2",
-        "checkpoint-10",
-    ]  # numeric order
-    assert last_complete_checkpoint(tmp_path).name == "checkpoint-10"
-    removed = sorted(p.name for p in remove_stale(tmp_path))
-    assert removed == ["checkpoint-12", "checkpoint-x", "tmp-checkpoint-14"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-10", "checkpoint-2"]
+def rates(name, warmup_ratio, total=10, lr=1.0):
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=lr)
+    scheduler = build_scheduler(optimizer, name, warmup_ratio, total)
+    out = []
+    for _ in range(total):
+        out.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return out
 
 
-@pytest.mark.parametrize(
-    "name, step", [("checkpoint-7", 7), ("tmp-checkpoint-7", None), ("checkpoint-7b", None)]
-)
-def test_checkpoint_step(tmp_path, name, step):
-    assert checkpoint_step(tmp_path / name) == step
+def test_schedules_warm_up_for_a_ratio_of_the_steps():
+    assert warmup_steps(0.03, 100) == 3 and warmup_steps(0.03, 10) == 1 and warmup_steps(0.0, 10) == 0
+    assert rates("constant", 0.0) == [1.0] * 10
+    assert rates("linear", 0.2) == pytest.approx([0, 0.5, 1, 7 / 8, 6 / 8, 5 / 8, 4 / 8, 3 / 8, 2 / 8, 1 / 8])
+    cosine = rates("cosine", 0.2)
+    assert cosine[:3] == pytest.approx([0, 0.5, 1]) and cosine[6] == pytest.approx(0.5)  # half-way down
+    assert all(a > b for a, b in zip(cosine[2:], cosine[3:]))  # then decreasing
