@@ -203,17 +203,17 @@ def predict(
 def _run_shard(
     agent, bench, todo, options, path: Path, faults: FaultPolicy, shard: Shard, on_record, bar
 ) -> None:
-    in_a_row: list[PredictionRecord] = []
+    in_a_row = 0  # failed samples since the last good one
     for sample in todo:
         record = _predict_with_retries(agent, bench, sample, options, faults, shard)
         _append(path, record)
         if on_record is not None:
             on_record(record)
         bar.update(1)
-        in_a_row = in_a_row + [record] if record.error else []
-        if faults.max_consecutive_failures and len(in_a_row) >= faults.max_consecutive_failures:
+        in_a_row = in_a_row + 1 if record.error else 0
+        if faults.max_consecutive_failures and in_a_row >= faults.max_consecutive_failures:
             raise RunFaultError(
-                f"shard {shard.index}/{shard.count} stopped: the last {len(in_a_row)} samples all failed (the last "
+                f"shard {shard.index}/{shard.count} stopped: the last {in_a_row} samples all failed (the last "
                 f"with {record.error}); fix the cause (data root, video folder, model), then run the same command "
                 "with --retry-failed to run the failed samples again"
             )
