@@ -18,6 +18,10 @@ class FakeClip:
     indices: list[int]
     view: VideoView
 
+    @property
+    def timestamps(self) -> tuple[float, ...]:
+        return tuple(i / 10 for i in self.indices)  # FakeReader's videos are 10 fps
+
 
 class FakeReader:
     """A 'video' of ``duration`` seconds at 10 fps whose frames are never decoded for real."""
