@@ -18,6 +18,10 @@ class FakeClip:
     indices: list[int]
     view: VideoView
 
+    @property
+    def timestamps(self) -> tuple[float, ...]:
+        return tuple(i / 10 for i in self.indices)  # FakeReader's videos are 10 fps
+
 
 class FakeReader:
     """A 'video' of ``duration`` seconds at 10 fps whose frames are never decoded for real."""
@@ -86,8 +90,6 @@ class ScriptedBackend:
         self.calls.append(("verifier", text, tuple(bounds)))
         return list(self.scores) if self.scores is not None else [0.5] * len(clips)
 
-    def reset(self):
-        pass
-
-    def set_mode(self, fast):
+    def session(self, fast):
         self.fast = fast
+        return self

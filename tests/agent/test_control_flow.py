@@ -136,3 +136,28 @@ def test_ground_returns_top_k_and_verify_scores():
 def test_verifying_no_moments_returns_no_scores(fast):
     backend = ScriptedBackend()
     assert agent(backend).verify("v.mp4", "the dog", [], fast=fast) == []
+
+
+def test_ground_honours_a_top_k_above_the_verifiers_five():
+    rows = [[i / 10, i / 10 + 0.05, 1.0 - i / 20] for i in range(8)]
+    backend = ScriptedBackend(rows=rows, scores=[0.1 * (i + 1) for i in range(8)])
+    moments = agent(backend).ground("v.mp4", "the dog runs", top_k=7)
+    assert len(moments) == 7  # was 5: only the verifier's default five came back
+    assert [m.score for m in moments] == pytest.approx([0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    assert len(backend.calls[-1][2]) == 7  # the verifier scored every candidate it returns
+    assert len(agent(ScriptedBackend(rows=rows)).ground("v.mp4", "the dog runs", top_k=3)) == 3
+
+
+@pytest.mark.parametrize("top_k", [0, -3, 2.5, True])
+def test_ground_refuses_a_top_k_below_one(top_k):
+    with pytest.raises(UserInputError, match="top_k"):
+        agent().ground("v.mp4", "the dog runs", top_k=top_k)
+
+
+def test_overlong_questions_and_options_are_refused_before_any_model_work():
+    backend = ScriptedBackend()
+    with pytest.raises(UserInputError, match="characters long"):
+        agent(backend).run("v.mp4", "why? " * 3000)
+    with pytest.raises(UserInputError, match="option B"):
+        agent(backend).run("v.mp4", "Which?", ["red", "x" * 5000])
+    assert backend.calls == []

@@ -48,3 +48,25 @@ def test_cli_bad_input_exits_2(checkpoint, video, caplog, tmp_path, args, messag
     ]
     assert main(args) == 2
     assert message in caplog.text
+
+
+def test_the_normal_path_shows_no_library_warning():
+    """`videomind ask` on the embedded model, as a user runs it: no FutureWarning / DeprecationWarning from torch,
+    transformers or peft, and no progress bar of theirs, reaches the terminal (warnings shown as Python's default)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "shapes.mp4"
+    done = subprocess.run(
+        [sys.executable, "-m", "videomind", "ask", str(example), "What colour is the shape that appears last?",
+         "--options", "purple", "white", "blue", "green"],
+        capture_output=True, text=True, timeout=900, env=os.environ | {"PYTHONWARNINGS": "default"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    noise = [
+        line for line in done.stderr.splitlines() if "Warning" in line or "warn" in line or "Loading" in line
+    ]
+    assert not noise, noise
+    assert "Answer:" in done.stdout

@@ -9,6 +9,7 @@ import pytest
 from tests.data import builders_grounding as bg
 from videomind.cli.main import main as cli_main
 from videomind.data import get_source, list_sources
+from videomind.data.base import DataSource
 from videomind.data.download import HUB_REPO_ID, HfHub, download_source, select_files
 from videomind.data.stats import check_source, default_splits, probe_duration, text_histogram
 from videomind.errors import DataError
@@ -87,10 +88,11 @@ def test_check_uses_the_probe_and_flags_bad_durations(tmp_path):
 
 
 def test_default_splits_skip_refinements():
-    class Fake:
+    class Fake(DataSource):
+        name = "fake"
         splits = ("train", "val", "train_grounding", "val_mcq")
 
-    assert default_splits(Fake()) == ("train", "val")
+    assert default_splits(Fake(".")) == ("train", "val")
 
 
 def test_text_histogram_hand_computed():

@@ -139,3 +139,28 @@ def test_limits_and_config_refuse_nonsense():
         DemoConfig(port=70000)
     with pytest.raises(UserInputError):
         DemoConfig(queue_size=0)
+
+
+def test_a_still_image_named_like_a_video_is_called_an_image(tmp_path):
+    path = tmp_path / "photo.mp4"
+    path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\0" * 64)
+    with pytest.raises(UploadRejected, match=r"^photo\.mp4 is a still image \(JPEG\), not a video"):
+        check_video(path, LIMITS, [tmp_path], probe=fake_probe(1.0))
+
+
+def test_the_address_is_checked_before_anything_loads():
+    import socket
+
+    from videomind.demo.config import check_bindable
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(UserInputError, match=rf"port {port} on 127.0.0.1 is in use.*--port {port + 1}"):
+            check_bindable("127.0.0.1", port)
+    check_bindable("127.0.0.1", port)  # free again
+    with pytest.raises(UserInputError, match="not an address or name this machine knows"):
+        check_bindable("no-such-host.invalid", 7860)
+    with pytest.raises(UserInputError, match="is not an address of this machine"):
+        check_bindable("192.0.2.1", 7860)  # TEST-NET-1: never assigned to a real machine

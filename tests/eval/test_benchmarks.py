@@ -16,8 +16,8 @@ PAPER = {
 }  # fmt: skip
 
 
-def test_fifteen_paper_benchmarks_plus_synthetic():
-    assert set(list_benchmarks()) == PAPER | {"synthetic"}
+def test_fifteen_paper_benchmarks_plus_synthetic_and_custom():
+    assert set(list_benchmarks()) == PAPER | {"synthetic", "custom"}
     assert len(PAPER) == 15
 
 

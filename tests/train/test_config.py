@@ -155,3 +155,41 @@ def test_tiny_and_head_sections_are_the_models_own_records(tmp_path):
         load_config(
             None, ["train.output_dir=x", "data.datasets=[synthetic]", "model.tiny.mrope_section=[1, 2]"]
         )
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"model: [unclosed\n", "not valid YAML: expected ',' or ']'"),
+        (b"\x00\x01binary\xff\xfe", "is not text"),
+        (b"model:\n  role: grounder\n\x00\n", "not valid YAML: unacceptable character"),
+        (b"- a\n- b\n", "holds a list, not a mapping"),
+    ],
+)
+def test_unreadable_presets_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(UserInputError, match=message) as info:
+        load_config(path, MINIMAL)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("data.datasets=[unclosed", "the value is not valid YAML"),
+        ("train.learning_rate=-1", "train.learning_rate must be positive"),
+        ("train.head_lr=0", "train.head_lr must be positive"),
+        ("train.batch_size=0", "train.batch_size must be positive"),
+        ("train.learning_rate=.nan", "train.learning_rate must be positive"),
+        ("train.num_epochs=0", "train.num_epochs must be positive"),
+        ("train.weight_decay=-0.1", "must be >= 0"),
+    ],
+)
+def test_bad_overrides_are_refused(override, message):
+    with pytest.raises(UserInputError, match=message):
+        load_config(None, [*MINIMAL, override])
+
+
+def test_zero_epochs_with_max_steps_is_allowed():
+    assert load_config(None, [*MINIMAL, "train.num_epochs=0", "train.max_steps=5"]).train.max_steps == 5

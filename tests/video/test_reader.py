@@ -171,7 +171,7 @@ def test_errors_name_the_path_and_say_what_to_do(videos, tmp_path):
     truncated.write_bytes(videos["h264"].read_bytes()[:2000])  # the index (moov) is at the end: gone
     cases = [
         (tmp_path / "missing.mp4", VideoNotFoundError, "not found"),
-        (tmp_path, VideoNotFoundError, "directory"),
+        (tmp_path, VideoNotFoundError, "is a folder, not a video file"),
         (text, NotAVideoError, "not a video"),
         (disguised, NotAVideoError, "not a video"),
         (empty, EmptyVideoError, "empty"),
@@ -184,6 +184,29 @@ def test_errors_name_the_path_and_say_what_to_do(videos, tmp_path):
                 call(path)
             assert str(path) in str(info.value) and info.value.path == str(path)
     assert issubclass(VideoNotFoundError, FileNotFoundError)
+
+
+@pytest.mark.parametrize(
+    "head, kind",
+    [(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "JPEG"), (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG"),
+     (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "WebP"), (b"\x00\x00\x00\x18ftypavif\x00\x00", "AVIF")],
+)  # fmt: skip
+def test_still_images_are_called_images_whatever_their_name(tmp_path, head, kind):
+    for name in ("picture.mp4", "picture.jpg"):
+        path = tmp_path / name
+        path.write_bytes(head + b"\0" * 200)
+        for call in (open_video, probe_duration):
+            with pytest.raises(NotAVideoError, match=rf"is a still image \({kind}\), not a video"):
+                call(path)
+
+
+def test_a_named_pipe_is_not_a_video_file(tmp_path):
+    import os
+
+    pipe = tmp_path / "stream.mp4"
+    os.mkfifo(pipe)
+    with pytest.raises(VideoNotFoundError, match="not a regular file"):
+        open_video(pipe)  # refused without opening it (opening a pipe with no writer would block)
 
 
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4"])

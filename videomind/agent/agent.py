@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from videomind import prompts, spans
-from videomind.agent.backend import Backend, ClipInput, ModelBackend
+from videomind.agent.backend import Backend, ClipInput, ModelBackend, Session
 from videomind.agent.feeder import FrameFeeder, decode_ahead_enabled, decode_threads, prefetch_answer_clips
+from videomind.agent.inputs import check_options, check_question, check_top_k
 from videomind.agent.options import AgentOptions, AnswerCrop
 from videomind.agent.parsing import parse_plan
-from videomind.errors import UserInputError
 from videomind.records import AgentResult, AgentStep, Moment, Role
 from videomind.video import FrameBudget
 
@@ -32,10 +32,11 @@ NON_FINITE_HINT = "float16 overflow? load the model in bfloat16 or float32"
 
 @dataclass
 class _Query:
-    """Per-run state: the video readers, the result being built and the step callback.
+    """Per-run state: the model session, the video reader(s), the result being built and the step callback.
 
-    ``feeder`` (fast mode) serves every role from one reader; ``clips`` are its clips by frame key, so two roles
-    asking for the same frames share one stream (and the backend its features).
+    ``model`` is the query's own backend session (its mode and vision-feature cache), so queries running in other
+    threads on the same agent never see it. ``feeder`` (fast mode) serves every role from one reader; ``clips`` are
+    its clips by frame key, so two roles asking for the same frames share one stream (and the session its features).
     """
 
     video: str
@@ -43,6 +44,7 @@ class _Query:
     result: AgentResult
     on_step: StepCallback | None
     stack: ExitStack
+    model: Session
     feeder: FrameFeeder | None = None
     clips: dict[tuple, ClipInput] = field(default_factory=dict)
     subtitles: list[tuple[float, float, str]] = field(default_factory=list)
@@ -54,6 +56,9 @@ class VideoMindAgent:
     ``open_video`` replaces ``videomind.video.open_video`` (called with the path, and ``num_threads=1`` when the
     fast mode decodes ahead); the reader it returns must offer ``sample``, ``plan``, ``sample_chunks`` and
     ``prefetch`` like ``videomind.video.VideoReader``.
+
+    One agent may serve several threads: each ``run`` keeps its state in its own ``_Query`` and backend session,
+    and model calls take turns on the model's lock, so every thread gets the result it would get alone.
     """
 
     def __init__(
@@ -117,12 +122,10 @@ class VideoMindAgent:
             UserInputError: an empty question, bad options or an unknown option name.
             VideoError: the video is missing or unreadable.
         """
-        question = _check_question(question)
-        choices = _check_options(options)
+        question = check_question(question)
+        choices = check_options(options)
         opts = self._options(overrides)
-        self.backend.set_mode(opts.fast)
         with ExitStack() as stack:
-            stack.callback(self.backend.reset)  # per-query caches never outlive the query
             query = self._start(video, question, choices, opts, duration, on_step, stack, subtitles)
             planning = opts.planner_enabled and self.backend.has_role(Role.PLANNER.value)
             grounding = opts.use_grounder and self.backend.has_role(Role.GROUNDER.value)
@@ -150,16 +153,24 @@ class VideoMindAgent:
     def ground(self, video: str | Path, query: str, top_k: int = 5, **overrides) -> list[Moment]:
         """Moments matching a text query: the grounder's candidates, re-ranked by the verifier when it is loaded.
 
+        The verifier scores the grounder's best ``max(top_k, verifier_top_k)`` candidates, so ``top_k`` above the
+        official five still returns verified moments (fewer when the grounder proposes fewer).
+
         Args:
             video: a video file.
             query: what to find (``"the man opens the door"``).
-            top_k: how many moments to return at most.
+            top_k: how many moments to return at most (at least 1).
             **overrides: :class:`AgentOptions` fields for this query.
 
         Returns:
             Up to ``top_k`` :class:`Moment` (start, end in seconds; score), best first.
+
+        Raises:
+            UserInputError: ``top_k`` below 1, an empty query or an unknown option name.
         """
+        top_k = check_top_k(top_k)
         overrides.setdefault("use_answerer", False)
+        overrides.setdefault("verifier_top_k", max(top_k, self._options({}).verifier_top_k))
         return self.run(video, query, **overrides).moments[:top_k]
 
     def verify(self, video: str | Path, query: str, moments: Sequence[Moment], **overrides) -> list[float]:
@@ -174,11 +185,9 @@ class VideoMindAgent:
         Returns:
             One score in [0, 1] per moment, in the given order (the official score, about 0.27-0.73).
         """
-        _check_question(query)
+        check_question(query)
         opts = self._options(overrides)
-        self.backend.set_mode(opts.fast)
         with ExitStack() as stack:
-            stack.callback(self.backend.reset)
             state = self._start(video, query, None, opts, None, None, stack, None)
             return self._score(state, [m.as_span() for m in moments], query)
 
@@ -189,7 +198,7 @@ class VideoMindAgent:
         clip, view = self._clip(q, opts.planner_budget)
         text = prompts.planner_prompt(question)
         started = time.perf_counter()
-        response = self.backend.generate(Role.PLANNER.value, clip, text, "", opts.generation)
+        response = q.model.generate(Role.PLANNER.value, clip, text, "", opts.generation)
         plan = parse_plan(response)
         q.result.plan = plan.actions
         if not plan.valid:
@@ -209,7 +218,7 @@ class VideoMindAgent:
         clip, view = self._clip(q, opts.grounder_budget)
         text = prompts.grounder_prompt(result.query)
         started = time.perf_counter()
-        out = self.backend.ground(clip, text, opts.generation)
+        out = q.model.ground(clip, text, opts.generation)
         duration = result.duration
         finite = out.rows_norm is None or all(math.isfinite(x) for row in out.rows_norm for x in row)
         result.grounder_success = bool(out.rows_norm) and finite
@@ -262,7 +271,7 @@ class VideoMindAgent:
         cues = prompts.subtitle_prefix(q.subtitles, start, end) if q.subtitles else None
         text, prefix = prompts.answerer_prompt(result.question, choices, style, cues)
         started = time.perf_counter()
-        response = self.backend.generate(Role.ANSWERER.value, clip, text, prefix, opts.generation)
+        response = q.model.generate(Role.ANSWERER.value, clip, text, prefix, opts.generation)
         result.response = response
         result.answer = _parse_answer(response, choices, prefix)
         if choices and result.answer is None:
@@ -291,7 +300,7 @@ class VideoMindAgent:
         reader = stack.enter_context(self._opener()(path, **({"num_threads": threads} if threads else {})))
         total = float(duration) if duration is not None else float(reader.duration)
         result = AgentResult(question=question, duration=total, options=choices)
-        q = _Query(path, opts, result, on_step, stack)
+        q = _Query(path, opts, result, on_step, stack, self.backend.session(opts.fast))
         if opts.fast:
             q.feeder = stack.enter_context(FrameFeeder(reader, opts.stream_chunk_frames, threaded=ahead))
         if subtitles is not None and opts.use_subtitles:
@@ -303,9 +312,11 @@ class VideoMindAgent:
     def _clip(self, q: _Query, budget: FrameBudget, start: float | None = None, end: float | None = None):
         """The role's clip and view: decoded now by a reader of its own (plain order), or planned and streamed
         by the query's feeder (fast)."""
-        if q.feeder is None:  # plain official order: every role decodes on its own
-            reader = q.stack.enter_context(self._opener()(q.video))
-            clip = reader.sample(budget, start, end)
+        if q.feeder is None:
+            # the plain official order: every role decodes on its own, with a reader closed as soon as its clip
+            # is out (its cache and decoder are freed before the model runs)
+            with self._opener()(q.video) as reader:
+                clip = reader.sample(budget, start, end)
             key = (q.video, tuple(clip.indices), tuple(clip.frames.shape))
             return ClipInput(clip.frames, key, timestamps=clip.timestamps), clip.view
         plan = q.feeder.plan(budget, start, end)
@@ -343,7 +354,7 @@ class VideoMindAgent:
             ):
                 answer_windows = [self._answer_window(q, span) for span in candidates]
                 q.feeder.prefetch(opts.answerer_budget, answer_windows, speculative=True)
-        return self.backend.verify(clips, prompts.verifier_prompt(text_query), bounds)
+        return q.model.verify(clips, prompts.verifier_prompt(text_query), bounds)
 
     @staticmethod
     def _moment(start: float, end: float, score: float, duration: float, unit: float | None) -> Moment:
@@ -370,22 +381,6 @@ def options_from_dict(stored: dict) -> AgentOptions:
     if isinstance(values.get("answer_crop"), dict):
         values["answer_crop"] = AnswerCrop(**values["answer_crop"])
     return AgentOptions().updated(**values)
-
-
-def _check_question(question) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise UserInputError("the question (or query) must be a non-empty string")
-    return question
-
-
-def _check_options(options) -> list[str] | None:
-    if options is None:
-        return None
-    if isinstance(options, str) or not all(isinstance(o, str) and o.strip() for o in options):
-        raise UserInputError("options must be a list of non-empty strings, e.g. ['red', 'green', 'blue']")
-    if not 2 <= len(options) <= 26:
-        raise UserInputError(f"give between 2 and 26 options, got {len(options)}")
-    return list(options)
 
 
 def _parse_answer(response: str, choices: list[str] | None, prefix: str) -> str | None:

@@ -7,7 +7,13 @@ import json
 import sys
 import time
 
-from videomind.errors import UserInputError
+from videomind.cli.checks import (
+    DEVICE_HELP,
+    DTYPE_CHOICES,
+    check_model_arguments,
+    check_plot,
+    check_readable_file,
+)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,8 +21,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", default=None, help="checkpoint folder or hub id (default: the embedded model)"
     )
     parser.add_argument("--base-model", default=None, help="override the checkpoint's base_model_path")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps, npu")
-    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
+    parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (default auto)")
+    parser.add_argument("--dtype", default="auto", help=f"{', '.join(DTYPE_CHOICES)} (default auto)")
 
 
 def register(sub) -> None:
@@ -64,10 +70,22 @@ def _random_tiny_agent():
 
 
 def check_video(path: str) -> None:
-    from pathlib import Path
+    """The video exists and opens as a video (not a folder, pipe, image, text or audio-only file)."""
+    from videomind.video.probe import check_video_file
 
-    if not Path(path).is_file():
-        raise UserInputError(f"video not found: {path}")
+    check_video_file(path)
+
+
+def check_query_arguments(args, text: str, options=None) -> None:
+    """Everything a query command can check before its model loads (seconds on a laptop, minutes for 7B)."""
+    from videomind.agent.inputs import check_options, check_question
+
+    check_question(text)
+    check_options(options)
+    check_video(args.video)
+    check_readable_file(getattr(args, "subtitles", None), "--subtitles")
+    check_plot(args.plot)
+    check_model_arguments(args)
 
 
 def option_overrides(args) -> dict:
@@ -102,7 +120,7 @@ def _print_step(step) -> None:
 
 
 def run_ask(args) -> int:
-    check_video(args.video)
+    check_query_arguments(args, args.question, args.options)
     agent = build_agent(args)
     started = time.perf_counter()
     result = agent.run(

@@ -82,7 +82,7 @@ def _check(args) -> int:
     from videomind.data.registry import get_source
     from videomind.data.stats import check_source, probe_duration
 
-    source = get_source(args.name, args.root)
+    source = get_source(args.name, _existing_root(args.root))
     progress = (lambda it: it) if args.no_progress else (lambda it: tqdm(it, desc="videos", unit="video"))
     report = check_source(
         source, args.split, probe=None if args.no_probe else probe_duration, progress=progress
@@ -101,12 +101,22 @@ def _stats(args) -> int:
     from videomind.data.registry import get_source
     from videomind.data.stats import default_splits, load_splits, stats_lines
 
-    source = get_source(args.name, args.root)
+    source = get_source(args.name, _existing_root(args.root))
     loaded, problems = load_splits(source, args.split or default_splits(source))
     print("\n".join(stats_lines(source, loaded, args.bins)))
     for problem in problems:
         print(f"  problem: {problem}", file=sys.stderr)
     return 0 if loaded else 1
+
+
+def _existing_root(root: Path) -> Path:
+    if not root.is_dir():
+        from videomind.errors import UserInputError
+
+        raise UserInputError(
+            f"--root {root} is not a folder; give the data root holding the dataset's folder"
+        )
+    return root
 
 
 def _download(args) -> int:

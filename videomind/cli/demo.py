@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from videomind.cli.ask import add_model_arguments
+from videomind.cli.checks import check_model_arguments
 from videomind.demo.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_DURATION,
@@ -13,7 +14,14 @@ from videomind.demo.config import (
     DEFAULT_QUEUE_SIZE,
     DemoConfig,
     DemoLimits,
+    check_bindable,
 )
+
+EMBEDDED_NOTE = (
+    "This demo runs the embedded tiny VideoMind, trained only on synthetic videos of moving coloured shapes (like "
+    "the examples): on other videos its answers mean little. Start it with `--model` for a real checkpoint."
+)
+RANDOM_NOTE = "This demo runs a tiny RANDOM model (the embedded one is missing): answers are meaningless."
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +49,25 @@ def register(sub) -> None:
 
 def config_from_args(args) -> DemoConfig:
     limits = DemoLimits(max_upload_mb=args.max_upload_mb, max_duration=args.max_duration)
-    return DemoConfig(host=args.host, port=args.port, queue_size=args.queue_size, limits=limits)
+    return DemoConfig(host=args.host, port=args.port, queue_size=args.queue_size, limits=limits,
+                      model_note=_model_note(args))  # fmt: skip
+
+
+def _model_note(args) -> str | None:
+    if args.model is not None:
+        return None
+    from videomind.model.hub import EMBEDDED_MODEL
+
+    return EMBEDDED_NOTE if (EMBEDDED_MODEL / "config.json").is_file() else RANDOM_NOTE
 
 
 def run_demo(args) -> int:
     from videomind.demo import require_gradio
 
     config = config_from_args(args)
-    require_gradio()  # before the model loads: a missing extra is reported at once
+    check_model_arguments(args)
+    check_bindable(config.host, config.port)  # before the model loads: a busy port is reported at once
+    require_gradio()  # likewise a missing extra
     from videomind.cli.ask import build_agent
     from videomind.demo.app import build_demo, launch_demo
 

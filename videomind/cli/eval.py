@@ -11,6 +11,16 @@ import json
 import os
 from pathlib import Path
 
+from videomind.cli.checks import (
+    DEVICE_HELP,
+    DTYPE_CHOICES,
+    check_device,
+    check_model_arguments,
+    non_negative_int,
+    positive_int,
+)
+from videomind.errors import UserInputError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("eval", help="evaluate on benchmarks: predict, score, list")
@@ -51,7 +61,9 @@ def _add_score(sub) -> None:
         default=None,
         help="CG-Bench: also keep predictions with confidence above this",
     )
-    score.add_argument("--top-k", type=int, nargs="+", default=None, help="ranks k of R{k}@θ (e.g. 1 3 5)")
+    score.add_argument(
+        "--top-k", type=positive_int, nargs="+", default=None, help="ranks k of R{k}@θ (e.g. 1 3 5)"
+    )
     score.add_argument(
         "--iou-thresholds",
         type=float,
@@ -90,7 +102,9 @@ def _add_predict(sub) -> None:
         help="run the agent over a benchmark (sharded, resumable) into prediction shards",
         description="One JSON line per sample, appended and flushed as it finishes. Shards come from --shard i/N or "
         "torchrun's RANK/WORLD_SIZE (torchrun --nproc_per_node N -m videomind eval predict ...). Ids already written "
-        "in OUT are skipped, so a killed run resumes where it stopped.",
+        "in OUT are skipped, so a killed run resumes where it stopped. A sample that fails (bad video, ...) is "
+        "written with its error and the run goes on; out of memory and CUDA errors are retried, then the shard "
+        "stops with exit 3 and writes nothing for that sample (docs/FAILURES.md).",
     )
     predict.add_argument("benchmark", help="benchmark name (videomind eval list)")
     predict.add_argument(
@@ -100,11 +114,11 @@ def _add_predict(sub) -> None:
         "--model", default=None, help="checkpoint folder or hub id (default: the embedded model)"
     )
     predict.add_argument("--out", required=True, type=Path, help="output folder of the prediction shards")
-    predict.add_argument("--limit", type=int, default=None, help="only the first N samples")
+    predict.add_argument("--limit", type=positive_int, default=None, help="only the first N samples")
     predict.add_argument("--shard", default=None, help="i/N: this process predicts samples i, i+N, ...")
     predict.add_argument("--base-model", default=None, help="override the checkpoint's base_model_path")
-    predict.add_argument("--device", default="auto")
-    predict.add_argument("--dtype", default="auto")
+    predict.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (default auto)")
+    predict.add_argument("--dtype", default="auto", help=f"{', '.join(DTYPE_CHOICES)} (default auto)")
     predict.add_argument(
         "--device-map", default=None, help="'auto' spreads one large model over several GPUs"
     )
@@ -115,12 +129,29 @@ def _add_predict(sub) -> None:
     )
     predict.add_argument("--max-new-tokens", type=int, default=None, help="cap every role's generation")
     predict.add_argument("--no-progress", action="store_true")
+    predict.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="run the samples written with an error again (lines replaced)",
+    )
+    predict.add_argument(
+        "--max-consecutive-failures", type=non_negative_int, default=None, metavar="N",
+        help="stop after N failed samples in a row (default 10; 0: never)",
+    )  # fmt: skip
     predict.set_defaults(func=_predict)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from videomind.eval.predict import Shard, predict
+    from videomind.eval.predict import FaultPolicy, Shard, predict
 
+    check_model_arguments(args)
+    if args.out.exists() and not args.out.is_dir():
+        raise UserInputError(
+            f"--out {args.out} is a file; give a folder (new, or an earlier run's to resume it)"
+        )
+    faults = FaultPolicy()
+    if args.max_consecutive_failures is not None:
+        faults = FaultPolicy(max_consecutive_failures=args.max_consecutive_failures)
     shard = Shard.parse(args.shard)
     if shard.count > 1 and args.device == "auto" and "LOCAL_RANK" in os.environ:
         import torch
@@ -144,7 +175,8 @@ def _predict(args: argparse.Namespace) -> int:
 
         overrides["generation"] = GenerationSettings(max_new_tokens=args.max_new_tokens)
     path = predict(args.benchmark, args.data_root, args.out, model=args.model, limit=args.limit, shard=shard,
-                   progress=not args.no_progress, load_kwargs=load, **overrides)  # fmt: skip
+                   progress=not args.no_progress, load_kwargs=load, retry_failed=args.retry_failed,
+                   faults=faults, **overrides)  # fmt: skip
     print(f"wrote {path}")
     return 0
 
@@ -160,10 +192,12 @@ def _add_ablate(sub) -> None:
         "--data-root", required=True, type=Path, help="holds synthetic/ (videomind synth make)"
     )
     ablate.add_argument("--out", required=True, type=Path)
-    ablate.add_argument("--grounding", type=int, default=300, help="grounding queries (spread over videos)")
-    ablate.add_argument("--mcq", type=int, default=300, help="multiple-choice questions")
-    ablate.add_argument("--qa", type=int, default=100, help="whole-video questions")
-    ablate.add_argument("--planning", type=int, default=200, help="planner questions")
+    ablate.add_argument(
+        "--grounding", type=non_negative_int, default=300, help="grounding queries (spread over videos)"
+    )
+    ablate.add_argument("--mcq", type=non_negative_int, default=300, help="multiple-choice questions")
+    ablate.add_argument("--qa", type=non_negative_int, default=100, help="whole-video questions")
+    ablate.add_argument("--planning", type=non_negative_int, default=200, help="planner questions")
     ablate.add_argument("--settings", nargs="+", default=None, help="subset of the settings to run")
     ablate.add_argument("--device", default="auto")
     ablate.add_argument("--max-new-tokens", type=int, default=None, help="cap every role's generation")
@@ -172,6 +206,8 @@ def _add_ablate(sub) -> None:
 
 def _ablate(args: argparse.Namespace) -> int:
     from videomind.eval.ablation import SETTINGS, markdown_table, run_ablation
+
+    check_device(args.device)
 
     report = run_ablation(args.model, args.data_root, args.out, args.grounding, args.mcq, args.qa, args.planning,
                           tuple(args.settings or SETTINGS), args.device, args.max_new_tokens)  # fmt: skip

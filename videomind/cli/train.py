@@ -15,10 +15,11 @@ from videomind.errors import UserInputError
 COMBINE = "combine"
 USAGE = """videomind train CONFIG.yaml [key=value ...] [--print-config]
        videomind train combine OUT RUN1 [RUN2 ...]"""
-EPILOG = """examples:
-  videomind train configs/train/tiny_grounder.yaml train.output_dir=runs/tiny-grounder
+EPILOG = """examples (from a clone of the repository; the first two work on a fresh one):
+  videomind synth make data/synthetic --videos 20 --split train       # data of the tiny presets (a minute)
+  videomind train configs/train/tiny_grounder.yaml model.base=videomind/assets/tiny/base train.max_steps=50
   videomind train configs/train/pretrain_grounder_2b.yaml model.base=/models/Qwen2-VL-2B-Instruct train.max_steps=10
-  torchrun --nproc_per_node 2 -m videomind train configs/train/tiny_grounder.yaml train.output_dir=runs/ddp
+  torchrun --nproc_per_node 2 -m videomind train configs/train/tiny_grounder.yaml model.base=videomind/assets/tiny/base train.output_dir=runs/ddp
   videomind train combine runs/tiny-all runs/tiny-grounder runs/tiny-verifier runs/tiny-planner"""
 
 

@@ -30,6 +30,17 @@ class DataSource:
     def path(self) -> Path:
         return self.root / (self.folder or self.name)
 
+    def present_splits(self) -> tuple[str, ...]:
+        """The splits to check when none is named (``data check`` / ``data stats``): every split, unless a source
+        whose splits are each optional knows which are on disk."""
+        return self.splits
+
+    def load_checked(self, split: str) -> tuple[list[Sample], list[str]]:
+        """``load`` as ``data check`` uses it: ``(samples, problems)``. A source whose records stand alone (one
+        JSON line each) may skip a malformed record, report it and return the others; by default any problem
+        raises ``DataError`` as ``load`` does."""
+        return self.load(split), []
+
     def load(self, split: str) -> list[Sample]:
         if split not in self.splits:
             raise DataError(f"{self.name} has no split {split!r}; available: {', '.join(self.splits)}")

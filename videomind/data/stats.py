@@ -33,8 +33,10 @@ class CheckReport:
 
 
 def default_splits(source: DataSource) -> tuple[str, ...]:
-    """The source's splits, without those that only refine another one (``train_grounding`` of ``train``)."""
-    return tuple(s for s in source.splits if not any(s != b and s.startswith(b + "_") for b in source.splits))
+    """The source's splits present on disk (``present_splits``), without those that only refine another one
+    (``train_grounding`` of ``train``)."""
+    splits = source.present_splits()
+    return tuple(s for s in splits if not any(s != b and s.startswith(b + "_") for b in splits))
 
 
 def load_splits(source: DataSource, splits: Sequence[str]) -> tuple[dict[str, list[Sample]], list[str]]:
@@ -42,10 +44,11 @@ def load_splits(source: DataSource, splits: Sequence[str]) -> tuple[dict[str, li
     loaded, problems = {}, []
     for split in splits:
         try:
-            loaded[split] = source.load(split)
+            loaded[split], found = source.load_checked(split)
         except DataError as exc:
             problems.append(f"{split}: {exc}")
             continue
+        problems += [f"{split}: {problem}" for problem in found]
         if not loaded[split]:
             problems.append(
                 f"{split}: no samples (for sets filtered to videos on disk: are the videos extracted?)"

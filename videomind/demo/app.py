@@ -8,7 +8,10 @@ users get one-line messages, never tracebacks.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
+import warnings
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from videomind.demo.config import CONCURRENCY_LIMIT, DemoConfig
 from videomind.demo.examples import EXAMPLES_DIR, load_examples
 from videomind.demo.limits import UploadRejected, check_question, check_video, format_seconds, parse_options
 from videomind.demo.runner import stream_run
-from videomind.errors import VideoMindError
+from videomind.errors import UserInputError, VideoMindError
 from videomind.records import AgentResult, AgentStep
 
 log = logging.getLogger(__name__)
@@ -116,8 +119,9 @@ class DemoHandlers:
 
 def _intro(config: DemoConfig) -> str:
     limits = config.limits
+    note = f"**{config.model_note}**\n\n" if config.model_note else ""
     return (
-        f"## {TITLE}\n"
+        f"## {TITLE}\n{note}"
         "Upload a video (or pick an example), ask a question, optionally give answer options. The planner routes "
         "and rephrases, the grounder proposes moments, the verifier re-ranks them and the answerer answers from "
         "the best one; each step appears as it finishes.\n\n"
@@ -129,6 +133,7 @@ def _intro(config: DemoConfig) -> str:
 def build_demo(agent, config: DemoConfig | None = None, work_dir: str | Path | None = None) -> gr.Blocks:
     """The demo page over a loaded agent, with its queue set up (one run at a time, ``queue_size`` waiting)."""
     config = config or DemoConfig()
+    own_dir = work_dir is None
     work_dir = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="videomind-demo-"))
     handlers = DemoHandlers(agent, config, work_dir)
     examples = load_examples()
@@ -170,6 +175,8 @@ def build_demo(agent, config: DemoConfig | None = None, work_dir: str | Path | N
             show_progress="minimal",
         )
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=config.queue_size)
+    if own_dir:  # the cut clips live there: removed with the page, or at the latest when the process exits
+        weakref.finalize(demo, shutil.rmtree, work_dir, ignore_errors=True)
     return demo
 
 
@@ -179,6 +186,14 @@ def launch_demo(demo: gr.Blocks, config: DemoConfig | None = None, **launch_kwar
     Returns ``launch``'s ``(app, local_url, share_url)``; blocks until stopped unless ``prevent_thread_lock``.
     """
     config = config or DemoConfig()
+    # gradio 6's queue (gradio/queueing.py, Queue._get_df) uses pandas' infer_objects(copy=False) and the option
+    # future.no_silent_downcasting, both deprecated in pandas 3: Pandas4Warnings on the server's terminal for every
+    # request, which no user can act on.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"(The copy keyword|'future\.no_silent_downcasting') is deprecated",
+        module=r"gradio\.queueing",
+    )
     if config.host not in LOOPBACK:
         log.warning("serving on %s: the demo is reachable from other machines and has no login", config.host)
     kwargs = {
@@ -195,6 +210,10 @@ def launch_demo(demo: gr.Blocks, config: DemoConfig | None = None, **launch_kwar
     } | launch_kwargs
     try:
         return demo.launch(**kwargs)
+    except OSError as exc:  # taken between the command line's check and now
+        if "empty port" not in str(exc):
+            raise
+        raise UserInputError(f"port {config.port} on {config.host} is in use; pick another --port") from None
     except ValueError as exc:
         # gradio's post-start check gives up when the page's first HEAD takes over 3 s (a busy CPU), although
         # the server is up (https://github.com/gradio-app/gradio/issues/9817): check it again, more patiently.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from dataclasses import dataclass, field
 
 from videomind.errors import UserInputError
@@ -49,9 +51,41 @@ class DemoConfig:
     queue_size: int = DEFAULT_QUEUE_SIZE
     limits: DemoLimits = field(default_factory=DemoLimits)
     timeline_rows: int = MAX_TIMELINE_ROWS
+    model_note: str | None = None  # shown under the title: which model answers (e.g. the embedded tiny one)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise UserInputError(f"--port must be in 0..65535, got {self.port}")
         if self.queue_size < 1:
             raise UserInputError(f"--queue-size must be at least 1, got {self.queue_size}")
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Refuse at once (before a model loads) an address the server could not listen on: an unknown host, an
+    address of another machine, a port already in use or one that needs privileges."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserInputError(
+            f"--host {host}: not an address or name this machine knows ({exc.strerror}); use 127.0.0.1 (this "
+            "machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as the server does: TIME_WAIT is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserInputError(_bind_problem(host, port, exc)) from None
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use (another demo?); pick a free one, e.g. --port {port + 1}"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"--host {host} is not an address of this machine; use 127.0.0.1 or 0.0.0.0"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs administrator rights; use a port above 1023, e.g. --port {DEFAULT_PORT}"
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --host / --port"

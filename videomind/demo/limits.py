@@ -99,9 +99,18 @@ def check_video(
         raise UploadRejected(f"{name} is no longer on the server (uploads expire); upload it again.")
     size = resolved.stat().st_size
     check_size(size, name, limits)
+    _check_not_an_image(resolved, name)
     duration = _probe(resolved, name, probe)
     check_duration(duration, name, limits)
     return CheckedVideo(resolved, name, size, duration)
+
+
+def _check_not_an_image(path: Path, name: str) -> None:
+    from videomind.video.probe import image_kind
+
+    kind = image_kind(path)
+    if kind:
+        raise UploadRejected(f"{name} is a still image ({kind}), not a video; upload a video file.")
 
 
 def _probe(path: Path, name: str, probe: Callable[[Path], float] | None) -> float:

@@ -1,4 +1,4 @@
-"""The benchmark table: the 15 benchmarks of the paper's results tables, plus ``synthetic``.
+"""The benchmark table: the 15 benchmarks of the paper's results tables, plus ``synthetic`` and ``custom``.
 
 One frozen :class:`Benchmark` per entry in the ``BENCHMARKS`` dict literal: which data source and split it reads,
 how it is scored (a :class:`videomind.metrics.report.MetricSpec` whose ``headline`` are the paper's columns and whose
@@ -31,12 +31,13 @@ from videomind.video.budget import (
     FrameBudget,
 )
 
-GROUNDED_QA, VTG, RTL, VIDEO_QA, SYNTHETIC = (
+GROUNDED_QA, VTG, RTL, VIDEO_QA, SYNTHETIC, CUSTOM = (
     "Grounded VideoQA",
     "Video Temporal Grounding",
     "Reasoning Temporal Localization",
     "General VideoQA",
     "Synthetic",
+    "Your own data",
 )
 ZERO_SHOT, FINE_TUNED = "ZS", "FT"
 VTG_HEADLINE = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
@@ -255,6 +256,12 @@ BENCHMARKS: Mapping[str, Benchmark] = MappingProxyType(
             setting=FINE_TUNED,  # the tiny model is trained on the synthetic train split
             load_kwargs=MappingProxyType({"kind": ("grounding", "mcq", "qa")}),
             note="grounding queries, grounded and whole-video questions of `videomind synth make`",
+        ),
+        "custom": Benchmark(
+            "custom", "Your own data (test.jsonl)", CUSTOM, "custom", "test",
+            MetricSpec("auto", headline=("R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "Acc", "Acc@IoU")),
+            note="docs/DATA.md's JSON-lines schema; every metric the samples allow (grounding with spans, accuracy "
+            "with options and answers); --data-root is the folder holding test.jsonl (or a root with custom/)",
         ),
     }
 )  # fmt: skip

@@ -49,6 +49,18 @@ def _parse_line(text: str) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) and "id" in obj and isinstance(obj.get("sample"), dict) else None
 
 
+def _is_cut(text: str) -> bool:
+    """A record whose writing stopped part-way: it starts like one and the JSON ends before it is complete (a run
+    killed mid-line; an older version then appended the next run's lines after it)."""
+    if not text.startswith(RECORD_START):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:  # the text ran out: inside a string, or right where more was expected
+        return exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip())
+    return False
+
+
 def _recover(text: str) -> dict[str, Any] | None:
     """A partial record followed by a complete one on the same line (a run killed mid-line, then resumed)."""
     start = text.find(RECORD_START, 1)
@@ -72,7 +84,7 @@ def _read_file(path: Path, out: ShardRead) -> None:
         if obj is None:
             obj = _recover(text)
             last = number == len(rows)  # no newline after it: the write was cut
-            (out.truncated if last or obj is not None else out.malformed).append(where)
+            (out.truncated if last or obj is not None or _is_cut(text) else out.malformed).append(where)
             if obj is None:
                 continue
         key = str(obj["id"])

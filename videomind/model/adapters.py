@@ -11,6 +11,7 @@ model with every adapter disabled.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -69,7 +70,14 @@ def add_role(model, role: str, config: LoraConfig) -> None:
         raise ValueError(f"the model already has a {role!r} adapter")
     if isinstance(model.lm, PeftModel):
         model.lm.add_adapter(role, config)
-    else:
+        return
+    with warnings.catch_warnings():
+        # peft (0.17-0.21) reads ``is_gradient_checkpointing`` in ``PeftModel.__init__`` (peft/peft_model.py), which
+        # transformers 5 deprecates for ``is_activation_checkpointing`` (removal in v6): a FutureWarning on every
+        # load that no user can act on. Harmless: peft falls back to its default once the property is gone.
+        warnings.filterwarnings(
+            "ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
         model.lm = get_peft_model(model.lm, config, adapter_name=role)
 
 

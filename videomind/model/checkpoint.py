@@ -18,6 +18,7 @@ to continue on any missing or unexpected key and names them. Only safetensors ar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -147,7 +148,8 @@ def load_model(
     qwen_config, agent = split_config(read_config_file(ckpt))
     dtype = resolve_dtype(dtype, resolve_device(device) if device_map is None else torch.device("cuda"))
     base_path = ckpt if agent is None else resolve_base_model(ckpt, agent.base_model_path, base_model)
-    base = _load_base(base_path, qwen_config, dtype, attn_implementation, device_map)
+    with _no_weight_loading_bar():
+        base = _load_base(base_path, qwen_config, dtype, attn_implementation, device_map)
     processor = VideoMindProcessor.from_pretrained(ckpt)
     agent = agent or VideoMindConfig(role=None, base_model_path=str(base_path))
     token_ids = token_ids_from(processor, agent, base.generation_config)
@@ -199,6 +201,23 @@ def _roles_to_load(ckpt: Path, primary: str | None, wanted: list[str] | None) ->
         present = [r for r in present if r in wanted]
     # the config's role is the primary adapter (loaded first, as the official builder does)
     return sorted(present, key=lambda r: (r != primary, ROLE_ORDER.index(r)))
+
+
+@contextlib.contextmanager
+def _no_weight_loading_bar():
+    """transformers 5 draws a "Loading weights" progress bar on every load (a second for our models); it is not a
+    download bar (hub downloads happen before and keep theirs), so it is turned off while the base loads, unless
+    transformers' own logging asks for detail (``-vv``)."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    if was_on and hf_logging.get_verbosity() > logging.INFO:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 def _load_base(path: Path, config, dtype, attn_implementation: str, device_map):

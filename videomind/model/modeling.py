@@ -19,6 +19,8 @@ Everything computed for one call is returned, never stored on the module, so one
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -68,6 +70,20 @@ class GroundingResult:
     num_steps: int  # T, temporal tokens of the video
 
 
+@functools.cache
+def _cache_argument_of(forward) -> str:
+    parameters = inspect.signature(forward).parameters  # follows the deprecation decorators' __wrapped__
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def cache_argument(text_model: nn.Module) -> str:
+    """The decoder's name for the KV cache argument: ``cache`` since transformers renamed it (5.x deprecates
+    ``past_key_values`` for removal in 5.40.0, ``deprecate_kwarg`` on ``Qwen2VLTextModel.forward``), else the
+    older ``past_key_values``. Passing the current name keeps the FutureWarning off users' terminals and keeps us
+    working after the removal."""
+    return _cache_argument_of(type(text_model).forward)
+
+
 @contextlib.contextmanager
 def capture_prenorm(norm: nn.Module) -> Iterator[list[torch.Tensor]]:
     """Record the inputs of the decoder's final norm during the ``with`` block (hook removed afterwards)."""
@@ -95,6 +111,17 @@ class VideoMindModel(nn.Module):
         self.token_ids = token_ids
         self.grounding_head = grounding_head
         self.lock = threading.RLock()  # one call at a time per model object (role switching is model state)
+
+    # A lock cannot be copied or pickled: copies and unpickled models get a fresh one (copy.deepcopy and pickle
+    # both go through __getstate__ / __setstate__ of nn.Module).
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.lock = threading.RLock()
 
     # ------------------------------------------------------------------ structure
     @property
@@ -185,8 +212,8 @@ class VideoMindModel(nn.Module):
                 inputs_embeds=inputs_embeds,
                 position_ids=position_ids.to(inputs_embeds.device),
                 attention_mask=None if attention_mask is None else attention_mask.to(inputs_embeds.device),
-                past_key_values=cache,
                 use_cache=cache is not None,
+                **{cache_argument(text): cache},
                 **video_inputs,
             )
         return TextOutput(out.last_hidden_state, captured[-1], cache)
@@ -395,11 +422,16 @@ class VideoMindModel(nn.Module):
     def _head_loss(self, input_ids, labels, video_grid_thw, prenorm, timestamps, saliency, pos_clip):
         head = self.grounding_head
         frames, queries, owners, lengths = [], [], [], []
+        grid_rows = first_grid_rows(
+            input_ids, video_grid_thw, self.token_ids.video_pad, self.spatial_merge_size
+        )
         for b in range(input_ids.shape[0]):
             reg_positions = (labels[b, 1:] == self.token_ids.reg).nonzero().flatten().tolist()
             if not reg_positions:
                 continue
-            states, num_steps = self._frame_states(input_ids[b], video_grid_thw[b], prenorm[b])
+            if grid_rows[b] is None:
+                raise ValueError(f"batch row {b} has a <|reg|> target but no video")
+            states, num_steps = self._frame_states(input_ids[b], video_grid_thw[grid_rows[b]], prenorm[b])
             for position in reg_positions:
                 frames.append(states)
                 queries.append(prenorm[b, position])
@@ -417,6 +449,29 @@ class VideoMindModel(nn.Module):
             [pos_clip[owners[i]] for i in rows],
             group=owners,
         )
+
+
+def first_grid_rows(
+    input_ids: torch.Tensor, video_grid_thw: torch.Tensor | None, video_pad: int, merge: int
+) -> list[int | None]:
+    """Per batch row, the index of its first video's row in ``video_grid_thw`` (None for a row without a video).
+
+    The collator concatenates the grids of the rows that have videos only, in batch order, so indexing the grids by
+    batch row misaligns every row after a text-only one. A row's videos are found by their frame tokens: each grid
+    row ``(t, h, w)`` holds ``t*h*w / merge**2`` of them, whatever the family writes around them."""
+    sizes = [
+        t * h * w // merge**2 for t, h, w in (video_grid_thw.tolist() if video_grid_thw is not None else [])
+    ]
+    rows: list[int | None] = []
+    used = 0
+    for b, count in enumerate((input_ids == video_pad).sum(dim=1).tolist()):
+        rows.append(used if count else None)
+        taken = 0
+        while taken < count and used < len(sizes):
+            taken, used = taken + sizes[used], used + 1
+        if taken != count:
+            raise ValueError(f"batch row {b} has {count} video tokens, which its grid rows do not add up to")
+    return rows
 
 
 def _nth_reg(owners: list[int], index: int) -> int:

@@ -167,6 +167,14 @@ class RunConfig:
         _one_of("train.lr_scheduler", self.train.lr_scheduler, SCHEDULERS)
         if not 0 <= self.train.warmup_ratio < 1:
             raise UserInputError(f"train.warmup_ratio must be in [0, 1), got {self.train.warmup_ratio}")
+        _positive(self.train, ("learning_rate", "lora_lr", "head_lr", "batch_size", "grad_accum", "save_steps",
+                               "logging_steps"))  # fmt: skip
+        if self.train.max_steps <= 0 and not self.train.num_epochs > 0:
+            raise UserInputError(
+                f"train.num_epochs must be positive (or set train.max_steps), got {self.train.num_epochs}"
+            )
+        if self.train.weight_decay < 0 or self.train.max_grad_norm < 0:
+            raise UserInputError("train.weight_decay and train.max_grad_norm must be >= 0")
         for task in self.data.budgets:
             _one_of("data.budgets key", task, TASKS)
         if not self.train.output_dir:
@@ -180,6 +188,13 @@ class RunConfig:
                 "role 'base' trains on any task: give each dataset a task (or a synthetic kind)"
             )
         return self
+
+
+def _positive(section: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(section, name)
+        if value is not None and not value > 0:  # also catches NaN
+            raise UserInputError(f"train.{name} must be positive, got {value}")
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -297,10 +312,36 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
         path = Path(path)
         if not path.is_file():
             raise UserInputError(f"config file {path} not found (presets are in configs/train/)")
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _read_yaml(path)
     for item in overrides:
         apply_override(data, item)
     return build(RunConfig, data).validate()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``, or one line saying why it is not one (binary, malformed, not a mapping)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserInputError(
+            f"config file {path} is not text (binary?); give a YAML preset from configs/train/"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise UserInputError(f"config file {path} is not valid YAML: {_yaml_problem(exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserInputError(
+            f"config file {path} holds a {type(data).__name__}, not a mapping of sections (model:, data:, train:)"
+        )
+    return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: the problem and where it is."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
 def apply_override(data: dict[str, Any], item: str) -> None:
@@ -308,7 +349,13 @@ def apply_override(data: dict[str, Any], item: str) -> None:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise UserInputError(f"override {item!r} is not key=value (e.g. train.learning_rate=2e-4)")
-    value = yaml.safe_load(raw) if raw.strip() else None
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise UserInputError(
+            f"override {item!r}: the value is not valid YAML ({_yaml_problem(exc)}); quote text, close brackets, "
+            "e.g. data.datasets=[synthetic]"
+        ) from None
     parts = key.strip().split(".")
     _check_path(parts, item)
     node: Any = data

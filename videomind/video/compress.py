@@ -106,10 +106,20 @@ def compress_video(
 # ---------------------------------------------------------------------------------------------- batch plumbing
 def _plan(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
     if src.is_file():
-        yield src, (dst if dst.suffix else dst / (src.stem + OUTPUT_SUFFIX))
+        target = dst if dst.suffix else dst / (src.stem + OUTPUT_SUFFIX)
+        if target.resolve() == src.resolve():
+            raise VideoError(
+                f"the output {target} is the source itself; give another output file or folder", src
+            )
+        yield src, target
         return
     if not src.is_dir():
         raise VideoError(f"source folder not found: {src}", src)
+    if dst.resolve() == src.resolve() or dst.resolve().is_relative_to(src.resolve()):
+        # the sources would count as finished outputs (or outputs as new sources): nothing sensible can happen
+        raise VideoError(
+            f"the output folder {dst} is (inside) the source folder {src}; give a folder outside it", src
+        )
     seen: dict[Path, Path] = {}
     for path in sorted(src.rglob("*")):
         if (

@@ -18,6 +18,7 @@ from videomind.video import errors
 from videomind.video.cache import FrameCache
 from videomind.video.probe import open_container, video_stream
 from videomind.video.reader import VideoReader
+from videomind.video.resize import chunk_frames
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,10 @@ class DecordReader(VideoReader):
         self.height, self.width = first.shape[:2]
 
     def _iter_rgb(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
-        for lo in range(0, len(indices), FETCH_CHUNK):  # chunks bound memory on long, large videos
-            chunk = indices[lo : lo + FETCH_CHUNK]
+        # chunks bound memory on long or large videos
+        step = min(FETCH_CHUNK, chunk_frames(self.height, self.width))
+        for lo in range(0, len(indices), step):
+            chunk = indices[lo : lo + step]
             found = {i: self.cache.get((self.key, i)) for i in chunk}
             missing = [i for i, v in found.items() if v is None]
             fetched = dict(zip(missing, self._fetch(missing))) if missing else {}

@@ -25,6 +25,17 @@ MEDIA_MAGIC = (
     b"\x06\x0e\x2b\x34",  # MXF
 )
 TS_PACKET = 188  # MPEG transport stream: a 0x47 sync byte starts every 188-byte packet
+# Still images FFmpeg would open as a one-frame "video" (whatever the file is called). GIF is not listed: animated
+# GIFs are videos. HEIF/AVIF stills are ISO-BMFF files told apart from MP4 by their brand.
+IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+)
+IMAGE_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"avif": "AVIF"}
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".wmv", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts"}
     | {".3gp", ".ogv", ".gif", ".vob", ".asf", ".mxf"}
@@ -32,14 +43,70 @@ VIDEO_SUFFIXES = frozenset(
 
 
 def check_file(path: str | Path) -> Path:
-    """The path as ``Path`` if it is an existing non-empty regular file, else the matching ``VideoError``."""
+    """The path as ``Path`` if it is an existing non-empty regular file that is not a still image, else the matching
+    ``VideoError``."""
     p = Path(path)
     if not p.exists():
         raise errors.not_found(path)
+    if p.is_dir():
+        raise errors.VideoNotFoundError(
+            f"{path} is a folder, not a video file; give the path of a video file", path
+        )
     if not p.is_file():
-        raise errors.VideoNotFoundError(f"{path} is a directory or special file, not a video file", path)
+        raise errors.VideoNotFoundError(
+            f"{path} is not a regular file (a named pipe, socket or device); save the video to a file first",
+            path,
+        )
     if p.stat().st_size == 0:
         raise errors.empty_video(path, "the file is empty (0 bytes)")
+    kind = image_kind(p)
+    if kind:
+        raise errors.NotAVideoError(
+            f"{path} is a still image ({kind}), not a video; give a video file (.mp4, .mkv, .webm, ...)", path
+        )
+    return p
+
+
+def image_kind(path: Path) -> str | None:
+    """The format of a still image by its first bytes (``"JPEG"``, ``"PNG"``, ...), None for anything else."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    for magic, kind in IMAGE_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:8] == b"ftyp":
+        return IMAGE_BRANDS.get(head[8:12])
+    return None
+
+
+def check_video_file(path: str | Path) -> Path:
+    """Cheap check before long work (a model load): the file exists, is a video container FFmpeg opens, holds a
+    video stream with at least one packet and a frame shape the sampler accepts. Nothing is decoded; a damaged
+    stream is found when frames are read."""
+    import av
+
+    from videomind.video.sampling import MAX_ASPECT_RATIO
+
+    p = check_file(path)
+    with open_container(p) as container:
+        stream = video_stream(container, path)
+        height, width = stream.codec_context.height, stream.codec_context.width
+        if min(height, width) > 0 and max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+            raise errors.SamplingError(
+                f"{path} is {width}x{height}: the aspect ratio must be below {MAX_ASPECT_RATIO}; crop or pad it",
+                path,
+            )
+        try:
+            has_packet = any(packet.size for packet in container.demux(stream))
+        except av.error.FFmpegError:
+            has_packet = True  # a damaged stream: found and reported (or concealed) when frames are read
+        if not has_packet:
+            raise errors.empty_video(path, "its video stream has no frames")
     return p
 
 

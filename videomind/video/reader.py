@@ -23,7 +23,7 @@ from videomind.records import VideoView
 from videomind.video import errors
 from videomind.video.budget import FrameBudget
 from videomind.video.cache import FrameCache
-from videomind.video.resize import RESIZE_CHUNK, resize_frames
+from videomind.video.resize import chunk_frames, resize_frames
 from videomind.video.sampling import sample_indices, sample_indices_by_time, smart_resize
 
 log = logging.getLogger(__name__)
@@ -176,9 +176,11 @@ class VideoReader:
             slots.setdefault(idx, []).append(pos)
         out = torch.empty((len(indices), 3, *size), dtype=torch.uint8)
         chunk: list[tuple[int, np.ndarray]] = []
+        # full-size RGB frames held at once: bounded in bytes too
+        step = chunk_frames(self.height, self.width)
         for item in self._iter_rgb(sorted(slots)):
             chunk.append(item)
-            if len(chunk) == RESIZE_CHUNK:
+            if len(chunk) == step:
                 _place(out, chunk, slots, size)
                 chunk = []
         _place(out, chunk, slots, size)

@@ -19,6 +19,16 @@ import torch.nn.functional as F
 
 UINT8_MAX = 255
 RESIZE_CHUNK = 16  # frames per interpolate call: bounds the float32 working copy
+# ... and so does this, for large frames (one 8K frame is 400 MB as float32)
+RESIZE_CHUNK_BYTES = 256 * 1024 * 1024
+FLOAT32_BYTES = 4
+
+
+def chunk_frames(height: int, width: int, channels: int = 3) -> int:
+    """Frames per resize call for frames of this size: ``RESIZE_CHUNK``, fewer when their float32 copy would pass
+    ``RESIZE_CHUNK_BYTES`` (at least one), so memory stays bounded at any resolution. Results do not depend on it."""
+    per_frame = height * width * channels * FLOAT32_BYTES
+    return max(1, min(RESIZE_CHUNK, RESIZE_CHUNK_BYTES // max(per_frame, 1)))
 
 
 def resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -29,11 +39,12 @@ def resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return frames
     if frames.ndim == 3:
         return resize_frames(frames.unsqueeze(0), size).squeeze(0)
-    if frames.shape[0] <= RESIZE_CHUNK:
+    step = chunk_frames(*frames.shape[-2:], channels=frames.shape[1])
+    if frames.shape[0] <= step:
         return _resize_chunk(frames, size)
     out = torch.empty((frames.shape[0], frames.shape[1], *size), dtype=torch.uint8)
-    for lo in range(0, frames.shape[0], RESIZE_CHUNK):
-        out[lo : lo + RESIZE_CHUNK] = _resize_chunk(frames[lo : lo + RESIZE_CHUNK], size)
+    for lo in range(0, frames.shape[0], step):
+        out[lo : lo + step] = _resize_chunk(frames[lo : lo + step], size)
     return out
 
 

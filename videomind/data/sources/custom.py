@@ -16,6 +16,7 @@ At least one of ``query`` and ``question`` is required; spans must satisfy 0 <= 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +42,51 @@ class CustomSource(DataSource):
             return self.root
         return self.root / self.name
 
+    def present_splits(self) -> tuple[str, ...]:
+        """Each split file is optional: the ones present (all, so that the error names them, when none is)."""
+        present = tuple(s for s in self.splits if (self.path / f"{s}.jsonl").is_file())
+        return present or self.splits
+
     def load(self, split: str) -> list[Sample]:
         return unique_ids(super().load(SPLIT_ALIASES.get(split, split)))
 
     def _load(self, split: str) -> list[Sample]:
+        path = self._file(split)
+        return [parse_record(Record(raw, path, f"line {n}"), split, n) for n, raw in read_jsonl(path)]
+
+    def load_checked(self, split: str) -> tuple[list[Sample], list[str]]:
+        """Every well-formed line as a sample, and one problem per malformed line (each line stands alone)."""
+        split = SPLIT_ALIASES.get(split, split)
+        path = self._file(split)
+        samples, problems = [], []
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for n, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    samples.append(
+                        parse_record(Record(_json_line(line, path, n), path, f"line {n}"), split, n)
+                    )
+                except DataError as exc:
+                    problems.append(str(exc))
+        return unique_ids(samples), problems
+
+    def _file(self, split: str) -> Path:
+        if split not in self.splits:
+            raise DataError(f"custom has no split {split!r}; available: {', '.join(self.splits)}")
         path = self.path / f"{split}.jsonl"
         if not path.is_file():
             raise DataError(
                 f"custom: {path} not found; write one JSON object per line (schema: docs/DATA.md)"
             )
-        return [parse_record(Record(raw, path, f"line {n}"), split, n) for n, raw in read_jsonl(path)]
+        return path
+
+
+def _json_line(line: str, path: Path, n: int) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: line {n}: invalid JSON ({exc.msg}); fix or delete the line") from None
 
 
 def _video(rec: Record) -> str:
