@@ -17,11 +17,14 @@ from videomind.train.run import run_training
 
 @pytest.fixture(scope="module")
 def runs(synth_root, tmp_path_factory):
-    """Grounder, verifier and planner runs on the same tiny base, plus a planner on another base."""
+    """Grounder, verifier and planner runs on the same tiny base (the grounder with LoRA on the MLPs too, as the
+    embedded model's), plus a planner on another base."""
     folder = tmp_path_factory.mktemp("runs")
     out = {}
     for role in ("grounder", "verifier", "planner"):
-        out[role] = run_training(load_config(None, tiny_overrides(role, folder / role, synth_root, steps=2)))
+        overrides = tiny_overrides(role, folder / role, synth_root, steps=2)
+        overrides += ["model.lora_mlp=true"] if role == "grounder" else []
+        out[role] = run_training(load_config(None, overrides))
     other = [*tiny_overrides("planner", folder / "other", synth_root, steps=1), "model.tiny.seed=7"]
     out["other"] = run_training(load_config(None, other))
     return out
@@ -38,6 +41,8 @@ def test_cli_combine_merges_roles_with_every_tensor(runs, tmp_path, capsys):
     model, _ = load_model(out, device="cpu", dtype=torch.float32)
     assert roles_of(model) == ["planner", "grounder", "verifier"]
     found = model.state_dict()
+    mlp_roles = {n.split(".lora_A.")[1].split(".")[0] for n in found if ".mlp." in n and ".lora_A." in n}
+    assert mlp_roles == {"grounder"}
     for role in ("planner", "grounder", "verifier"):
         for name, tensor in runs[role].prepared.model.state_dict().items():
             if f".{role}." in name or name.startswith("grounding_head."):

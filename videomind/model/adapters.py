@@ -20,6 +20,11 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from videomind.records import Role
 
 LORA_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj")
+MLP_PROJECTIONS = (
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+)  # only with LoraSettings.mlp (not the official choice)
 SHARED_MATRICES = ("embed_tokens", "lm_head")
 ROLES_WITH_OWN_MATRICES = (Role.GROUNDER.value, Role.VERIFIER.value)
 ROLE_ORDER = tuple(r.value for r in Role)
@@ -33,13 +38,20 @@ class LoraSettings:
     alpha: int = 64
     dropout: float = 0.1
     bias: str = "none"
+    mlp: bool = False  # also adapt each layer's MLP (gate / up / down): more capacity for a small base
 
 
-def text_layer_module_names(num_layers: int) -> list[str]:
-    """Full names of the LoRA targets inside ``Qwen2VLForConditionalGeneration`` (transformers 5 hierarchy)."""
-    return [
+def text_layer_module_names(num_layers: int, mlp: bool = False) -> list[str]:
+    """Full names of the LoRA targets inside ``Qwen2VLForConditionalGeneration`` (transformers 5 hierarchy): the
+    attention projections of every layer, and with ``mlp`` the MLP projections too."""
+    names = [
         f"model.language_model.layers.{i}.self_attn.{p}" for i in range(num_layers) for p in LORA_PROJECTIONS
     ]
+    if mlp:
+        names += [
+            f"model.language_model.layers.{i}.mlp.{p}" for i in range(num_layers) for p in MLP_PROJECTIONS
+        ]
+    return names
 
 
 def role_lora_config(
@@ -57,7 +69,7 @@ def role_lora_config(
         lora_alpha=settings.alpha,
         lora_dropout=settings.dropout,
         bias=settings.bias,
-        target_modules=text_layer_module_names(num_layers),
+        target_modules=text_layer_module_names(num_layers, settings.mlp),
         modules_to_save=list(modules_to_save) if modules_to_save else None,
         task_type="CAUSAL_LM",
         init_lora_weights=init_lora_weights,

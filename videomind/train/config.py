@@ -82,6 +82,7 @@ class ModelConfig:
     lora_alpha: int = 64
     lora_dropout: float = 0.1
     lora_bias: str = "none"
+    lora_mlp: bool = False  # LoRA on the MLPs too (the official adapters cover attention only)
     modules_to_save: list[str] | None = None  # default: embed_tokens + lm_head for grounder / verifier
     tuning_modules: list[str] = field(default_factory=list)  # "projector": also train visual.merger
     freeze_vision: bool = False  # base role only
@@ -91,7 +92,7 @@ class ModelConfig:
     head: TimestampDecoderConfig = field(default_factory=TimestampDecoderConfig)
 
     def lora(self) -> LoraSettings:
-        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_bias)
+        return LoraSettings(self.lora_r, self.lora_alpha, self.lora_dropout, self.lora_bias, self.lora_mlp)
 
 
 @dataclass

@@ -1,0 +1,171 @@
+"""Recipe data: short-clip multiple-choice questions about what is on screen, written as a ``custom`` source.
+
+The tiny answerer has to bind what it sees (a colour, a shape) to an option letter. The synthetic benchmark asks
+~10 questions per video, most of them about events that need timing; this stage adds many cheap, unambiguous
+ones on 4-8 second windows of the training videos, computed from the worlds the generator saved
+(``worlds/train/*.json``), in the agent's own multiple-choice layout:
+
+- ``shown``: "Which shape is shown in the video?" — one shape on screen the whole window; the wrong options are
+  never on screen in the window (nor in the margin its crop jitter may add), shapes sharing a colour or a kind
+  with one on screen first;
+- ``colour``: "What colour is the <kind>?" — the only shape of that kind in the window; the other shapes'
+  colours are the first wrong options, so naming any visible colour is not enough;
+- ``kind``: "What shape is the <colour> one?" — likewise with the kinds;
+- ``never``: "Which of these shapes is never shown in the video?" — three shapes on screen the whole window and
+  one that is not.
+
+Shapes that change colour inside a window are never asked about. The windows are training data only: the test
+split and the ``medium`` preset are untouched. Output: ``<out>/train.jsonl`` (docs/DATA.md, ``custom``), one line
+per question, its window as ``spans`` so that ``answer_crop`` shows exactly that window (jittered by a quarter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+from pathlib import Path
+
+from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES
+
+log = logging.getLogger(__name__)
+
+WINDOW = (4.0, 8.0)  # seconds; the answer crop's minimum is 4 s, so a window is shown as it is
+STEP = 0.5  # window bounds are multiples of the synthetic world's frame period
+JITTER = 0.25  # the answer crop jitter of the base preset: a window may grow by this share at each end
+MARGIN = 0.5  # seconds added around the jittered window when listing what might be on screen
+KIND_WEIGHTS = {"shown": 0.35, "colour": 0.25, "kind": 0.25, "never": 0.15}
+LETTERS = "ABCD"
+
+
+def _colours(actor: dict, start: float, end: float) -> set[str]:
+    """The colours ``actor`` shows in [start, end) (empty when it is not on screen then)."""
+    p0, p1 = actor["presence"]
+    if p1 <= start or p0 >= end:
+        return set()
+    shown = {actor["colour"]}
+    action = actor.get("action") or {}
+    if action.get("type") == "recolour":
+        a, b = action["span"]
+        if a < end and b > start:
+            shown.add(action["colour"])
+            if a <= max(start, p0) and b >= min(end, p1):
+                shown.discard(actor["colour"])
+    return shown
+
+
+def _steady(actor: dict, start: float, end: float) -> bool:
+    """On screen for the whole window, in one colour."""
+    p0, p1 = actor["presence"]
+    return p0 <= start and p1 >= end and _colours(actor, start, end) == {actor["colour"]}
+
+
+def _options(
+    answer: str, hard: list[str], easy: list[str], rng: random.Random
+) -> tuple[list[str], str] | None:
+    wrong: list[str] = []
+    for group in (hard, easy):
+        shuffled = list(dict.fromkeys(group))
+        rng.shuffle(shuffled)
+        wrong += [w for w in shuffled if w != answer and w not in wrong]
+    if len(wrong) < 3:
+        return None
+    options = [answer, *wrong[:3]]
+    rng.shuffle(options)
+    return options, LETTERS[options.index(answer)]
+
+
+def window_questions(world: dict, start: float, end: float, rng: random.Random) -> dict | None:
+    """One question about the window [start, end) of ``world`` (a saved world's dict), or None if none fits."""
+    grow = JITTER * (end - start) + MARGIN
+    around = (max(0.0, start - grow), min(world["duration"], end + grow))
+    actors = world["actors"]
+    maybe = {(c, a["kind"]) for a in actors for c in _colours(a, *around)}
+    steady = [a for a in actors if _steady(a, start, end)]
+    never = [f"the {c} {k}" for k in SHAPES for c in COLOUR_NAMES if (c, k) not in maybe]
+    kinds = list(KIND_WEIGHTS)
+    rng.shuffle(kinds)
+    kinds.sort(key=lambda k: -rng.random() * KIND_WEIGHTS[k])
+    for kind in kinds:
+        built = None
+        if kind == "shown" and steady:
+            a = rng.choice(steady)
+            similar = [n for n in never if a["colour"] in n or a["kind"] in n]
+            text = "Which shape is shown in the video?"
+            built = _options(f"the {a['colour']} {a['kind']}", similar, never, rng)
+        elif kind == "colour" and steady:
+            a = rng.choice(steady)
+            if sum(k == a["kind"] for _, k in maybe) == 1:
+                text = f"What colour is the {a['kind']}?"
+                seen = [c for c, _ in maybe if c != a["colour"]]
+                built = _options(a["colour"], seen, list(COLOUR_NAMES), rng)
+        elif kind == "kind" and steady:
+            a = rng.choice(steady)
+            if sum(c == a["colour"] for c, _ in maybe) == 1:
+                text = f"What shape is the {a['colour']} one?"
+                seen = [k for _, k in maybe if k != a["kind"]]
+                built = _options(a["kind"], seen, list(SHAPES), rng)
+        elif kind == "never" and len(steady) >= 3 and never:
+            shown = [f"the {a['colour']} {a['kind']}" for a in steady]
+            answer = rng.choice(never)
+            options = [answer, *rng.sample(shown, 3)]
+            rng.shuffle(options)
+            text, built = (
+                "Which of these shapes is never shown in the video?",
+                (options, LETTERS[options.index(answer)]),
+            )
+        if built is not None:
+            return {"question": text, "options": built[0], "answer": built[1], "type": kind}
+    return None
+
+
+def write_presence(data: Path, out: Path, per_video: int = 12, seed: int = 0) -> int:
+    """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder); returns the line count."""
+    worlds = sorted((data / "worlds" / "train").glob("*.json"))
+    if not worlds:
+        raise FileNotFoundError(f"no saved worlds in {data / 'worlds' / 'train'}: run the data stage first")
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    lines = 0
+    with open(out / "train.jsonl.tmp", "w", encoding="utf-8") as file:
+        for path in worlds:
+            saved = json.loads(path.read_text())
+            world, vid = saved["world"], saved["vid"]
+            video = (data / "videos" / f"{vid}.mp4").resolve()
+            for n in range(per_video):
+                length = STEP * rng.randint(int(WINDOW[0] / STEP), int(WINDOW[1] / STEP))
+                if length > world["duration"]:
+                    continue
+                start = STEP * rng.randint(0, int((world["duration"] - length) / STEP))
+                asked = window_questions(world, start, start + length, rng)
+                if asked is None:
+                    continue
+                record = {"id": f"{vid}#p{n}", "video": str(video), "duration": world["duration"],
+                          "spans": [[start, start + length]], "data_type": "multimodal", **asked}  # fmt: skip
+                asked_type = record.pop("type")
+                record["extra"] = {"presence_type": asked_type}
+                file.write(json.dumps(record) + "\n")
+                lines += 1
+    (out / "train.jsonl.tmp").replace(out / "train.jsonl")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("data", type=Path, help="a `videomind synth make` folder (with worlds/train)")
+    parser.add_argument("out", type=Path, help="folder for train.jsonl (a `custom` data source)")
+    parser.add_argument("--per-video", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    log.info(
+        "wrote %d questions to %s", write_presence(args.data, args.out, args.per_video, args.seed), args.out
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

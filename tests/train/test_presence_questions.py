@@ -1,0 +1,99 @@
+"""The binding stage's short-clip questions (recipes.presence_questions): every answer is right in its window,
+every wrong option is wrong there, and the files load as a ``custom`` source the answering task trains on."""
+
+import json
+import random
+from collections import Counter
+
+from recipes.presence_questions import window_questions, write_presence
+from videomind.data import get_source
+from videomind.data.conversations import ExampleSettings, answering_example
+
+
+def _actor(i, kind, colour, presence, action=None):
+    return {"id": i, "kind": kind, "colour": colour, "presence": list(presence), "action": action}
+
+
+WORLD = {
+    "duration": 30.0,
+    "actors": [
+        _actor(0, "circle", "red", (0.0, 30.0)),
+        _actor(1, "square", "blue", (2.0, 20.0)),
+        _actor(2, "star", "red", (12.0, 30.0)),  # shares a colour with the circle
+        _actor(
+            3, "square", "green", (0.0, 30.0), {"type": "recolour", "span": [5.0, 9.0], "colour": "yellow"}
+        ),
+        _actor(4, "diamond", "white", (24.0, 30.0)),
+    ],
+}
+
+
+def _seen(world, start, end):
+    """(colour, kind) pairs on screen at any time of [start, end), recolour included."""
+    seen = set()
+    for a in world["actors"]:
+        p0, p1 = a["presence"]
+        if p0 < end and p1 > start:
+            seen.add((a["colour"], a["kind"]))
+            action = a["action"] or {}
+            if action.get("type") == "recolour" and action["span"][0] < end and action["span"][1] > start:
+                seen.add((action["colour"], a["kind"]))
+    return seen
+
+
+def test_answers_are_on_screen_and_wrong_options_are_not():
+    rng = random.Random(0)
+    kinds, letters = Counter(), Counter()
+    for _ in range(400):
+        start = 0.5 * rng.randint(0, 44)
+        end = start + 0.5 * rng.randint(8, 16)
+        if end > WORLD["duration"]:
+            continue
+        asked = window_questions(WORLD, start, end, rng)
+        if asked is None:
+            continue
+        kinds[asked["type"]] += 1
+        letters[asked["answer"]] += 1
+        options, answer = asked["options"], asked["options"]["ABCD".index(asked["answer"])]
+        assert len(options) == 4 == len(set(options))
+        inside = _seen(WORLD, start, end)
+        margin = 0.25 * (end - start) + 0.5
+        around = _seen(WORLD, start - margin, end + margin)
+        if asked["type"] == "shown":
+            assert tuple(answer.split()[1:]) in inside
+            for wrong in options:
+                if wrong != answer:
+                    assert tuple(wrong.split()[1:]) not in around, (start, end, wrong)
+        elif asked["type"] == "colour":
+            kind = asked["question"].split()[-1].rstrip("?")
+            assert [c for c, k in around if k == kind] == [answer]
+        elif asked["type"] == "kind":
+            colour = asked["question"].split()[-2]
+            assert [k for c, k in around if c == colour] == [answer]
+        else:
+            assert tuple(answer.split()[1:]) not in around
+            assert all(tuple(o.split()[1:]) in inside for o in options if o != answer)
+        # the recolouring square is never the subject while it changes colour
+        if end > 5.0 and start < 9.0:
+            assert "yellow" not in answer and "green square" not in answer
+    assert set(kinds) == {"shown", "colour", "kind", "never"}, kinds
+    assert min(letters.values()) > 0.15 * sum(letters.values()), letters
+
+
+def test_written_questions_train_the_answerer_on_their_window(synth_root, tmp_path):
+    out = tmp_path / "presence"
+    count = write_presence(synth_root, out, per_video=6, seed=1)
+    lines = (out / "train.jsonl").read_text().splitlines()
+    assert count == len(lines) > 0
+    samples = get_source("custom", out).load("train")
+    assert len(samples) == count
+    record = json.loads(lines[0])
+    example = answering_example(samples[0], ExampleSettings(answer_crop=True, answer_crop_min_len=4.0))
+    assert example.window == tuple(record["spans"][0])
+    assert example.response == f"Best Option: ({record['answer']}) " + _capitalised(
+        record["options"]["ABCD".index(record["answer"])]
+    )
+
+
+def _capitalised(text):
+    return text[:1].upper() + text[1:]
