@@ -45,13 +45,19 @@ format: setup
 	$(BIN)/ruff format videomind tests recipes scripts
 	$(BIN)/ruff check --fix videomind tests recipes scripts
 
-# The embedded tiny model: synthetic data, vision warm-up, base, the three roles, combine, embed (about 1 h on 2 CPU
-# cores), then the measurement reported in docs/TINY_MODEL.md, and the model card again with the results.
-ABLATE_LIMITS := --grounding 200 --mcq 200 --qa 60 --planning 200
+# The embedded tiny model: synthetic data, vision warm-up, binding, base, the three roles, combine, embed (stages
+# resume; times in runs/tiny-recipe/timings.json), then the measurement reported in docs/TINY_MODEL.md (the ablation's
+# settings in two processes, one core each, into one report; the answerer probe with its blind control), and the
+# model card again with the results.
+TINY_WORK := runs/tiny-recipe
+ABLATE := $(BIN)/videomind eval ablate --data-root $(TINY_WORK)/data --out $(TINY_WORK)/ablation --grounding 200 --mcq 200 --qa 60
 tiny-model: setup
-	$(BIN)/python -m recipes.tiny_model --work runs/tiny-recipe
-	$(BIN)/videomind eval ablate --data-root runs/tiny-recipe/data --out runs/tiny-recipe/ablation $(ABLATE_LIMITS)
-	$(BIN)/python -m recipes.tiny_model --work runs/tiny-recipe --stages embed
+	$(BIN)/python -m recipes.tiny_model --work $(TINY_WORK)
+	$(ABLATE) --planning 200 --settings blind answerer grounder & \
+	  $(ABLATE) --planning 0 --settings grounder_verifier full; status=$$?; wait $$! && exit $$status
+	$(BIN)/python -m recipes.answerer_probe $(TINY_WORK)/runs/tiny-base --data $(TINY_WORK)/data \
+	  --out $(TINY_WORK)/ablation/answerer_probe.json
+	$(BIN)/python -m recipes.tiny_model --work $(TINY_WORK) --stages embed
 
 clean-venv:
 	rm -rf $(VENV)

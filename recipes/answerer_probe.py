@@ -29,20 +29,25 @@ VIEWS = ("evidence", "whole", "blind")
 
 
 def probe(model_path: Path, data: Path, questions: int, whole_video: int, views=VIEWS) -> dict:
+    from recipes.tiny_model import EMBEDDED_AGENT_OPTIONS
     from videomind import prompts, spans
     from videomind.agent import VideoMindAgent
-    from videomind.agent.agent import _parse_answer
+    from videomind.agent.agent import _parse_answer, options_from_dict
     from videomind.agent.backend import ClipInput
     from videomind.data import get_source
     from videomind.eval.ablation import spread
     from videomind.video import open_video
 
-    agent = VideoMindAgent.from_pretrained(model_path, device="cpu")
+    # a training run's folder stores no agent options: use the frame budgets the tiny model is trained with
+    agent = VideoMindAgent.from_pretrained(
+        model_path, device="cpu", options=options_from_dict(EMBEDDED_AGENT_OPTIONS)
+    )
     options = agent.options
     source = get_source("synthetic", data)
-    samples = spread(source.load("test", kind="mcq"), questions) + spread(
-        source.load("test", kind="qa"), whole_video
-    )
+    samples = [
+        *(spread(source.load("test", kind="mcq"), questions) if questions else []),
+        *(spread(source.load("test", kind="qa"), whole_video) if whole_video else []),
+    ]
     results: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)  # view -> (type, truth, said)
     for sample in samples:
         duration = float(sample.duration)

@@ -305,6 +305,13 @@ def model_card(asset: Path, work: Path) -> str:
             f"Planner: valid JSON {planner.get('valid_json', float('nan')):.1f} %, routing accuracy "
             f"{planner.get('routing_accuracy', float('nan')):.1f} %.",
         ]
+    probe_file = work / "ablation" / "answerer_probe.json"
+    if probe_file.is_file():
+        probe = json.loads(probe_file.read_text())
+        lines += ["", "Answerer probe (`recipes.answerer_probe`, held-out questions; 4 options, chance 25 %):", "",
+                  "| view | accuracy | most frequent letter |", "|---|---|---|"]  # fmt: skip
+        for view, row in probe.items():
+            lines.append(f"| {view} | {row['accuracy']:.1f} | {row['top_letter_share']:.1f} % |")
     lines += [
         "",
         "The recipe, what mattered, and the learning curves: docs/TINY_MODEL.md in the repository.",

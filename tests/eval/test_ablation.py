@@ -31,6 +31,17 @@ def test_every_setting_runs_and_is_reported(world, tmp_path):
     assert all(line["error"] is None for line in blind)
 
 
+def test_settings_measured_apart_end_in_one_report(world, tmp_path):
+    data, ckpt, _ = world
+    limits = {"limit_grounding": 2, "limit_mcq": 2, "limit_qa": 1, "device": "cpu", "max_new_tokens": 8}
+    first = run_ablation(ckpt, data, tmp_path, settings=["grounder"], limit_planning=2, **limits)
+    second = run_ablation(ckpt, data, tmp_path, settings=["blind", "answerer"], limit_planning=0, **limits)
+    assert list(second["settings"]) == ["blind", "answerer", "grounder"]  # the order of SETTINGS
+    assert second["settings"]["grounder"] == first["settings"]["grounder"]
+    assert second["planner"] == first["planner"] and second["planner"]["count"] == 2
+    assert json.loads((tmp_path / "ablation.json").read_text()) == second
+
+
 def test_blind_reader_blanks_whole_clips_and_streamed_pieces(tmp_path):
     from videomind.eval.ablation import _blind_reader
     from videomind.video import GROUNDER_BUDGET, open_video

@@ -197,8 +197,15 @@ def _add_ablate(sub) -> None:
     )
     ablate.add_argument("--mcq", type=non_negative_int, default=300, help="multiple-choice questions")
     ablate.add_argument("--qa", type=non_negative_int, default=100, help="whole-video questions")
-    ablate.add_argument("--planning", type=non_negative_int, default=200, help="planner questions")
-    ablate.add_argument("--settings", nargs="+", default=None, help="subset of the settings to run")
+    ablate.add_argument(
+        "--planning", type=non_negative_int, default=200,
+        help="planner questions (0: keep the planner figures of a report already in --out)",
+    )  # fmt: skip
+    ablate.add_argument(
+        "--settings", nargs="+", default=None,
+        help="subset of the settings to run; settings of a report already in --out are kept, so processes "
+        "measuring different settings can share one --out",
+    )  # fmt: skip
     ablate.add_argument("--device", default="auto")
     ablate.add_argument("--max-new-tokens", type=int, default=None, help="cap every role's generation")
     ablate.set_defaults(func=_ablate)

@@ -156,7 +156,11 @@ def run_ablation(
     device: str = "auto",
     max_new_tokens: int | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint under every setting; writes ``out/ablation.json`` and returns it."""
+    """Evaluate a checkpoint under ``settings``; writes ``out/ablation.json`` and returns it.
+
+    A report already in ``out`` (an earlier run, or a process measuring other settings at the same time) keeps its
+    settings that this run does not measure, and its planner figures when ``limit_planning`` is 0: settings can be
+    measured in parallel processes, or added later, into one report."""
     from videomind.data import get_source
 
     out = Path(out)
@@ -176,10 +180,33 @@ def run_ablation(
         report["settings"][name] = _summary(run_setting(agent, name, samples, out, _log_progress))
     if "grounder_verifier" in settings:
         report["grounder_top1_before_verifier"] = grounder_top1(out / "grounder_verifier")
-    report["planner"] = planner_accuracy(agent, spread(source.load("test", kind="planning"), limit_planning))
+    if limit_planning > 0:
+        report["planner"] = planner_accuracy(
+            agent, spread(source.load("test", kind="planning"), limit_planning)
+        )
     report["counts"] = {"grounding": len(grounding), "questions": len(questions)}
-    (out / "ablation.json").write_text(json.dumps(report, indent=2) + "\n")
+    from filelock import FileLock  # required by torch and huggingface_hub
+
+    with FileLock(str(out / "ablation.json.lock")):  # processes sharing --out merge one after the other
+        report = _merged(out / "ablation.json", report)
+        (out / "ablation.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _merged(path: Path, report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` over the one in ``path`` (read now, just before writing): settings and figures it lacks are kept,
+    settings in the order of ``SETTINGS``."""
+    if not path.is_file():
+        return report
+    earlier = json.loads(path.read_text())
+    merged = {**earlier, **report}
+    measured = {**earlier.get("settings", {}), **report["settings"]}
+    merged["settings"] = {name: measured[name] for name in sorted(measured, key=_setting_order)}
+    return merged
+
+
+def _setting_order(name: str) -> int:
+    return list(SETTINGS).index(name) if name in SETTINGS else len(SETTINGS)
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
