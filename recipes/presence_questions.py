@@ -116,12 +116,29 @@ def window_questions(world: dict, start: float, end: float, rng: random.Random) 
                 (options, LETTERS[options.index(answer)]),
             )
         if built is not None:
-            return {"question": text, "options": built[0], "answer": built[1], "type": kind}
+            answer = built[0][LETTERS.index(built[1])]
+            return {"question": text, "options": built[0], "answer": built[1], "type": kind,
+                    "hint": _hint(kind, text, answer)}  # fmt: skip
     return None
 
 
-def write_presence(data: Path, out: Path, per_video: int = 12, seed: int = 0) -> int:
-    """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder); returns the line count."""
+def _hint(kind: str, question: str, answer: str) -> str:
+    """A sentence that states the answer in words ("The video shows the red circle.")."""
+    if kind == "shown":
+        return f"The video shows {answer}."
+    if kind == "colour":
+        return f"The {question.split()[-1].rstrip('?')} in the video is {answer}."
+    if kind == "kind":
+        return f"The {question.split()[-2]} shape in the video is a {answer}."
+    return f"The video never shows {answer}."
+
+
+def write_presence(data: Path, out: Path, per_video: int = 12, seed: int = 0, hinted: float = 0.0) -> int:
+    """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder); returns the line count.
+
+    A share ``hinted`` of the questions start with a sentence that states the answer in words ("The video shows
+    the red circle. Which shape is shown in the video?"): on those the model learns to point from a named thing to
+    its option letter, which it then has to do from what it sees on the others."""
     worlds = sorted((data / "worlds" / "train").glob("*.json"))
     if not worlds:
         raise FileNotFoundError(f"no saved worlds in {data / 'worlds' / 'train'}: run the data stage first")
@@ -143,8 +160,10 @@ def write_presence(data: Path, out: Path, per_video: int = 12, seed: int = 0) ->
                     continue
                 record = {"id": f"{vid}#p{n}", "video": str(video), "duration": world["duration"],
                           "spans": [[start, start + length]], "data_type": "multimodal", **asked}  # fmt: skip
-                asked_type = record.pop("type")
-                record["extra"] = {"presence_type": asked_type}
+                asked_type, hint = record.pop("type"), record.pop("hint")
+                record["extra"] = {"presence_type": asked_type, "hinted": rng.random() < hinted}
+                if record["extra"]["hinted"]:
+                    record["question"] = f"{hint} {record['question']}"
                 file.write(json.dumps(record) + "\n")
                 lines += 1
     (out / "train.jsonl.tmp").replace(out / "train.jsonl")
@@ -159,10 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder for train.jsonl (a `custom` data source)")
     parser.add_argument("--per-video", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--hinted", type=float, default=0.0, help="share of questions that state their answer"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     log.info(
-        "wrote %d questions to %s", write_presence(args.data, args.out, args.per_video, args.seed), args.out
+        "wrote %d questions to %s",
+        write_presence(args.data, args.out, args.per_video, args.seed, args.hinted),
+        args.out,
     )
     return 0
 

@@ -40,9 +40,11 @@ from safetensors.torch import load_file, save_file
 
 log = logging.getLogger(__name__)
 
-STAGES = ("data", "vision", "presence", "binding", "base", "grounder", "verifier_data", "verifier", "planner",
+STAGES = ("data", "vision", "presence", "base", "answerer", "grounder", "verifier_data", "verifier", "planner",
           "combine", "embed")  # fmt: skip
-ROLES = ("grounder", "verifier", "planner")
+ROLES = ("grounder", "verifier", "planner", "answerer")
+# The answerer trains beside the other roles (one core each): it needs the most time.
+BESIDE = "answerer"
 REPO = Path(__file__).resolve().parents[1]
 ASSET = REPO / "videomind" / "assets" / "tiny"
 # What the embedded model's agent uses by default (read by videomind.agent.default_options_for): the frame budgets
@@ -88,6 +90,32 @@ def stage_train(work: Path, name: str, nproc: int = 1) -> None:
     _videomind("train", str(REPO / "configs" / "train" / f"tiny_{name}.yaml"), cwd=work, nproc=nproc)
 
 
+def _start_beside(work: Path) -> subprocess.Popen | None:
+    """Start the answerer's training in the background (None when its run is finished)."""
+    out = work / "runs" / f"tiny-{BESIDE}"
+    if (out / "train_config.yaml").is_file() and _finished(out):
+        log.info("%s: finished run in %s", BESIDE, out)
+        return None
+    command = [
+        sys.executable,
+        "-m",
+        "videomind",
+        "train",
+        str(REPO / "configs" / "train" / f"tiny_{BESIDE}.yaml"),
+    ]
+    log.info("$ %s  (in the background)", " ".join(command[2:]))
+    log_file = open(work / f"{BESIDE}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(command, cwd=work, stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def _wait_beside(beside: tuple, timings: dict[str, float]) -> None:
+    process, started = beside
+    if process is not None and process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, process.args)
+    timings[BESIDE] = round(time.perf_counter() - started, 1)
+    return None
+
+
 def stage_presence(work: Path) -> None:
     from recipes.presence_questions import write_presence
 
@@ -95,7 +123,9 @@ def stage_presence(work: Path) -> None:
     if (out / "train.jsonl").is_file():
         log.info("presence: %s exists", out / "train.jsonl")
         return
-    count = write_presence(work / "data" / "synthetic", out, per_video=PRESENCE_PER_VIDEO)
+    count = write_presence(
+        work / "data" / "synthetic", out, per_video=PRESENCE_PER_VIDEO, hinted=PRESENCE_HINTED
+    )
     log.info("presence: %d questions in %s", count, out / "train.jsonl")
 
 
@@ -123,6 +153,7 @@ def stage_vision(work: Path) -> None:
 
 VISION_VIDEOS = 1000  # held-out exact sets 67.8 % (500 videos: 56.5 %, overfitted)
 PRESENCE_PER_VIDEO = 20  # 6000 videos -> ~93,000 questions
+PRESENCE_HINTED = 0.5  # share of them that state their answer in words
 GROUNDER_PREDICTIONS = Path("runs") / "tiny-grounder" / "train_predictions.jsonl"
 
 
@@ -277,7 +308,7 @@ def model_card(asset: Path, work: Path) -> str:
         "| stage | preset | steps | batch | learning rate |",
         "|---|---|---|---|---|",
     ]
-    for name in ("vision", "binding", "base", *ROLES):
+    for name in ("vision", "base", *ROLES):
         config = _read_yaml(work / "runs" / f"tiny-{name}" / "train_config.yaml")
         if not config:
             config = _read_yaml(REPO / "configs" / "train" / f"tiny_{name}.yaml")
@@ -335,24 +366,36 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    beside = None
     for stage in args.stages:
         started = time.perf_counter()
+        if stage == BESIDE and any(role in args.stages for role in ROLES if role != BESIDE):
+            beside = (
+                _start_beside(args.work),
+                started,
+            )  # one core for it, the other for the roles that follow
+            continue
+        single = beside is not None and stage in ROLES  # the other core is taken
         if stage == "data":
             stage_data(args.work, args.videos, args.eval_videos)
         elif stage == "vision":
             stage_vision(args.work)
         elif stage == "presence":
             stage_presence(args.work)
-        elif stage in ("binding", "base", *ROLES):
-            stage_train(args.work, stage, args.nproc)
+        elif stage in ("base", *ROLES):
+            stage_train(args.work, stage, 1 if single else args.nproc)
         elif stage == "verifier_data":
             stage_verifier_data(args.work)
         elif stage == "combine":
+            if beside is not None:
+                beside = _wait_beside(beside, timings)
             stage_combine(args.work)
         else:
             stage_embed(args.work)
         timings[stage] = round(time.perf_counter() - started, 1)
         log.info("%s took %.1f s", stage, timings[stage])
+    if beside is not None:
+        _wait_beside(beside, timings)
     timings_file = args.work / "timings.json"  # stages run separately keep each other's times
     previous = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
     timings_file.write_text(json.dumps({**previous, **timings}, indent=2) + "\n")

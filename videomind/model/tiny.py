@@ -94,6 +94,14 @@ def default_corpus() -> tuple[str, ...]:
     return tuple(texts + plans + [_BASE_CORPUS] * 20)
 
 
+def vocabulary_corpus(words: Sequence[str], repeats: int = 20) -> tuple[str, ...]:
+    """Corpus lines that make a BPE learn each of ``words`` whole, in every form a prompt shows it: lower case and
+    Capitalised (the options block capitalises each option), at the start of a line and after a space."""
+    forms = [f for w in words for f in (w, w[:1].upper() + w[1:])]
+    line = " ".join(forms) + "\n" + "\n".join(forms)
+    return (line,) * repeats
+
+
 def build_tiny_tokenizer(
     corpus: Iterable[str] | None = None, vocab_size: int = TINY_VOCAB_SIZE, base: str = "qwen2_vl"
 ) -> Qwen2Tokenizer:
@@ -130,6 +138,9 @@ class TinyShape:
     mrope_section: tuple[int, int, int] = (2, 3, 3)
     tie_word_embeddings: bool = False
     base: str = "qwen2_vl"
+    # Words the tokenizer learns whole, lower case and Capitalised (a model trained on a small world: its colours,
+    # shapes, ...); each adds up to 4 tokens to the vocabulary. Empty: the default tokenizer.
+    vocabulary: tuple[str, ...] = ()
 
 
 def tiny_qwen_config(
@@ -172,7 +183,10 @@ def build_tiny_model(
     every role really changes the logits (fresh LoRA adapters equal the base model).
     """
     family = family_of(base if base is not None else shape.base)
-    tokenizer = tokenizer or build_tiny_tokenizer(base=family.name)
+    if tokenizer is None:
+        corpus = default_corpus() + vocabulary_corpus(shape.vocabulary) if shape.vocabulary else None
+        size = TINY_VOCAB_SIZE + 4 * len(shape.vocabulary)
+        tokenizer = build_tiny_tokenizer(corpus, size, base=family.name)
     processor = VideoMindProcessor(tokenizer, family=family)
     config = tiny_qwen_config(tokenizer, shape, family.name)
     torch.manual_seed(seed)

@@ -63,7 +63,8 @@ class TinyConfig(TinyShape):
     seed: int = 0
 
     def shape(self) -> TinyShape:
-        return TinyShape(**{f.name: getattr(self, f.name) for f in fields(TinyShape)})
+        values = {f.name: getattr(self, f.name) for f in fields(TinyShape)}
+        return TinyShape(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 @dataclass

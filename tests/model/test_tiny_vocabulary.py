@@ -1,0 +1,23 @@
+"""A tiny model's tokenizer learns the words of its world whole, in the forms prompts show them."""
+
+from videomind.model import build_tiny_model
+from videomind.model.tiny import TinyShape, build_tiny_tokenizer
+
+WORDS = ("yellow", "circle", "checkerboard")
+
+
+def _pieces(tokenizer, text):
+    return [tokenizer.decode([i]) for i in tokenizer(text, add_special_tokens=False)["input_ids"]]
+
+
+def test_vocabulary_words_are_single_tokens_lower_and_capitalised():
+    default = build_tiny_tokenizer()
+    assert len(_pieces(default, "(C) Yellow")) > 4  # the default tokenizer splits the capitalised option
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    tokenizer = processor.tokenizer
+    assert _pieces(tokenizer, "(C) Yellow") == ["(", "C", ")", " Yellow"]
+    for word in WORDS:
+        for form in (word, word.capitalize()):
+            assert _pieces(tokenizer, f"{form} {form}") == [form, f" {form}"], form
+    assert model.qwen_config.text_config.vocab_size >= len(tokenizer)
+    assert len(tokenizer) > len(default)
