@@ -6,16 +6,15 @@ training stage cut off resumes from its last checkpoint):
 1. ``data``: ``videomind synth make`` — 6000 training and 200 test videos of the "medium" world;
 2. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips of 1000
    training videos (configs/train/tiny_vision.yaml, ``recipes.vision_warmup``);
-3. ``presence``: short-clip multiple-choice questions about what is on screen (``recipes.presence_questions``),
-   written as a ``custom`` data source;
-4. ``binding``: the whole model learns to bind what it sees to an option letter (configs/train/tiny_binding.yaml);
-5. ``base``: the whole model on the benchmark's questions (evidence crops and whole videos), descriptions and
-   timing (configs/train/tiny_base.yaml); this is also the answerer;
-6. ``grounder`` / ``verifier`` / ``planner``: the LoRA roles on top of it (configs/train/tiny_<role>.yaml); before
+3. ``presence``: short-clip multiple-choice questions about what is on screen (``recipes.presence_questions``,
+   half of them stating their answer in words), written as a ``custom`` data source;
+4. ``base``: the whole model on those questions, the benchmark's questions (evidence crops and whole videos),
+   descriptions and timing (configs/train/tiny_base.yaml); this is also the answerer;
+5. ``grounder`` / ``verifier`` / ``planner``: the LoRA roles on top of it (configs/train/tiny_<role>.yaml); before
    the verifier, ``verifier_data`` runs the trained grounder on training queries: its candidates are the
    verifier's data, as officially;
-7. ``combine``: one multi-role checkpoint in the released layout;
-8. ``embed``: copied into ``videomind/assets/tiny`` in float16 with its frame budgets and model card.
+6. ``combine``: one multi-role checkpoint in the released layout;
+7. ``embed``: copied into ``videomind/assets/tiny`` in float16 with its frame budgets and model card.
 
 Every language stage runs ``videomind train <preset>`` in the work folder, exactly the documented command, under
 ``torchrun --nproc_per_node N`` when ``--nproc`` > 1 (one process per core: DDP over gloo was 1.65x one process
@@ -40,11 +39,9 @@ from safetensors.torch import load_file, save_file
 
 log = logging.getLogger(__name__)
 
-STAGES = ("data", "vision", "presence", "base", "answerer", "grounder", "verifier_data", "verifier", "planner",
-          "combine", "embed")  # fmt: skip
-ROLES = ("grounder", "verifier", "planner", "answerer")
-# The answerer trains beside the other roles (one core each): it needs the most time.
-BESIDE = "answerer"
+STAGES = ("data", "vision", "presence", "base", "grounder", "verifier_data", "verifier", "planner", "combine",
+          "embed")  # fmt: skip
+ROLES = ("grounder", "verifier", "planner")
 REPO = Path(__file__).resolve().parents[1]
 ASSET = REPO / "videomind" / "assets" / "tiny"
 # What the embedded model's agent uses by default (read by videomind.agent.default_options_for): the frame budgets
@@ -88,32 +85,6 @@ def stage_train(work: Path, name: str, nproc: int = 1) -> None:
         log.info("%s: finished run in %s", name, out)
         return
     _videomind("train", str(REPO / "configs" / "train" / f"tiny_{name}.yaml"), cwd=work, nproc=nproc)
-
-
-def _start_beside(work: Path) -> subprocess.Popen | None:
-    """Start the answerer's training in the background (None when its run is finished)."""
-    out = work / "runs" / f"tiny-{BESIDE}"
-    if (out / "train_config.yaml").is_file() and _finished(out):
-        log.info("%s: finished run in %s", BESIDE, out)
-        return None
-    command = [
-        sys.executable,
-        "-m",
-        "videomind",
-        "train",
-        str(REPO / "configs" / "train" / f"tiny_{BESIDE}.yaml"),
-    ]
-    log.info("$ %s  (in the background)", " ".join(command[2:]))
-    log_file = open(work / f"{BESIDE}.log", "a", encoding="utf-8")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(command, cwd=work, stdout=log_file, stderr=subprocess.STDOUT)
-
-
-def _wait_beside(beside: tuple, timings: dict[str, float]) -> None:
-    process, started = beside
-    if process is not None and process.wait() != 0:
-        raise subprocess.CalledProcessError(process.returncode, process.args)
-    timings[BESIDE] = round(time.perf_counter() - started, 1)
-    return None
 
 
 def stage_presence(work: Path) -> None:
@@ -366,16 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    beside = None
     for stage in args.stages:
         started = time.perf_counter()
-        if stage == BESIDE and any(role in args.stages for role in ROLES if role != BESIDE):
-            beside = (
-                _start_beside(args.work),
-                started,
-            )  # one core for it, the other for the roles that follow
-            continue
-        single = beside is not None and stage in ROLES  # the other core is taken
         if stage == "data":
             stage_data(args.work, args.videos, args.eval_videos)
         elif stage == "vision":
@@ -383,19 +346,15 @@ def main(argv: list[str] | None = None) -> int:
         elif stage == "presence":
             stage_presence(args.work)
         elif stage in ("base", *ROLES):
-            stage_train(args.work, stage, 1 if single else args.nproc)
+            stage_train(args.work, stage, args.nproc)
         elif stage == "verifier_data":
             stage_verifier_data(args.work)
         elif stage == "combine":
-            if beside is not None:
-                beside = _wait_beside(beside, timings)
             stage_combine(args.work)
         else:
             stage_embed(args.work)
         timings[stage] = round(time.perf_counter() - started, 1)
         log.info("%s took %.1f s", stage, timings[stage])
-    if beside is not None:
-        _wait_beside(beside, timings)
     timings_file = args.work / "timings.json"  # stages run separately keep each other's times
     previous = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
     timings_file.write_text(json.dumps({**previous, **timings}, indent=2) + "\n")

@@ -24,9 +24,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def demo_agent(tiny):
-    """The agent on a tiny random model: meaningless answers, the real pipeline, a few seconds per question."""
+    """The agent on a tiny random model: meaningless answers, the real pipeline, a few seconds per question.
+    ``VIDEOMIND_DEMO_EMBEDDED=1`` serves the embedded model instead (how docs/demo.png is retaken, together with
+    ``VIDEOMIND_UPDATE_SCREENSHOT=1``)."""
+    import os
+
     from videomind.agent.backend import ModelBackend
 
+    if os.environ.get("VIDEOMIND_DEMO_EMBEDDED"):
+        return VideoMindAgent.from_pretrained(device="cpu")
     model, processor = tiny
     options = AgentOptions(generation=GenerationSettings(max_new_tokens=12))
     return VideoMindAgent(ModelBackend(model, processor), options)

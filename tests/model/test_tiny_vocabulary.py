@@ -1,4 +1,4 @@
-"""A tiny model's tokenizer learns the words of its world whole, in the forms prompts show them."""
+"""Tiny model options: a tokenizer that learns the words of its world whole, and the rope base."""
 
 from videomind.model import build_tiny_model
 from videomind.model.tiny import TinyShape, build_tiny_tokenizer
@@ -21,3 +21,10 @@ def test_vocabulary_words_are_single_tokens_lower_and_capitalised():
             assert _pieces(tokenizer, f"{form} {form}") == [form, f" {form}"], form
     assert model.qwen_config.text_config.vocab_size >= len(tokenizer)
     assert len(tokenizer) > len(default)
+
+
+def test_rope_theta_reaches_the_language_model():
+    model, _ = build_tiny_model(seed=0, roles=(), shape=TinyShape(rope_theta=1e4))
+    assert model.qwen_config.text_config.rope_parameters["rope_theta"] == 1e4
+    default, _ = build_tiny_model(seed=0, roles=())
+    assert default.qwen_config.text_config.rope_parameters["rope_theta"] == 1e6  # Qwen2-VL's
