@@ -53,8 +53,8 @@ TINY_WORK := runs/tiny-recipe
 ABLATE := $(BIN)/videomind eval ablate --data-root $(TINY_WORK)/data --out $(TINY_WORK)/ablation --grounding 200 --mcq 200 --qa 60
 tiny-model: setup
 	$(BIN)/python -m recipes.tiny_model --work $(TINY_WORK)
-	$(ABLATE) --planning 200 --settings blind answerer grounder & \
-	  $(ABLATE) --planning 0 --settings grounder_verifier full; status=$$?; wait $$! && exit $$status
+	$(ABLATE) --planning 200 --settings blind answerer full & \
+	  $(ABLATE) --planning 0 --settings grounder grounder_verifier; status=$$?; wait $$! && exit $$status
 	$(BIN)/python -m recipes.answerer_probe $(TINY_WORK)/runs/tiny-base --data $(TINY_WORK)/data \
 	  --out $(TINY_WORK)/ablation/answerer_probe.json
 	$(BIN)/python -m recipes.tiny_model --work $(TINY_WORK) --stages embed

@@ -81,7 +81,7 @@ def window_questions(world: dict, start: float, end: float, rng: random.Random) 
     grow = JITTER * (end - start) + MARGIN
     around = (max(0.0, start - grow), min(world["duration"], end + grow))
     actors = world["actors"]
-    maybe = {(c, a["kind"]) for a in actors for c in _colours(a, *around)}
+    maybe = sorted({(c, a["kind"]) for a in actors for c in _colours(a, *around)})  # sorted: no hash order
     steady = [a for a in actors if _steady(a, start, end)]
     never = [f"the {c} {k}" for k in SHAPES for c in COLOUR_NAMES if (c, k) not in maybe]
     kinds = list(KIND_WEIGHTS)

@@ -16,9 +16,9 @@ training stage cut off resumes from its last checkpoint):
 6. ``combine``: one multi-role checkpoint in the released layout;
 7. ``embed``: copied into ``videomind/assets/tiny`` in float16 with its frame budgets and model card.
 
-Every language stage runs ``videomind train <preset>`` in the work folder, exactly the documented command, under
-``torchrun --nproc_per_node N`` when ``--nproc`` > 1 (one process per core: DDP over gloo was 1.65x one process
-on 2 cores). The measurement (``videomind eval ablate``, ``recipes.answerer_probe``) is a separate step (see the
+Every language stage runs ``videomind train <preset>`` in the work folder, exactly the documented command; the base
+under ``torchrun --nproc_per_node N`` when ``--nproc`` > 1 (one process per core: DDP over gloo was 1.65x one
+process on 2 cores), the roles in one process each (run two of them side by side, one core each, to save time). The measurement (``videomind eval ablate``, ``recipes.answerer_probe``) is a separate step (see the
 Makefile's ``tiny-model`` target).
 """
 
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     parser.add_argument("--videos", type=int, default=6000)
-    parser.add_argument("--nproc", type=int, default=2, help="training processes (one per core) per stage")
+    parser.add_argument("--nproc", type=int, default=2, help="processes (one per core) training the base")
     parser.add_argument("--eval-videos", type=int, default=200)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         elif stage == "presence":
             stage_presence(args.work)
         elif stage in ("base", *ROLES):
-            stage_train(args.work, stage, args.nproc)
+            stage_train(args.work, stage, args.nproc if stage == "base" else 1)
         elif stage == "verifier_data":
             stage_verifier_data(args.work)
         elif stage == "combine":

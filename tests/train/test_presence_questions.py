@@ -97,3 +97,23 @@ def test_written_questions_train_the_answerer_on_their_window(synth_root, tmp_pa
 
 def _capitalised(text):
     return text[:1].upper() + text[1:]
+
+
+def test_the_same_seed_writes_the_same_file_whatever_the_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    worlds = tmp_path / "synthetic" / "worlds" / "train"
+    worlds.mkdir(parents=True)
+    (worlds / "train_000000.json").write_text(json.dumps({"vid": "train_000000", "world": WORLD}))
+    written = []
+    for hash_seed in ("1", "2", "3"):
+        out = tmp_path / f"hash{hash_seed}"
+        subprocess.run(
+            [sys.executable, "-m", "recipes.presence_questions", str(tmp_path / "synthetic"), str(out),
+             "--hinted", "0.5", "--per-video", "200"],
+            check=True, capture_output=True, env=os.environ | {"PYTHONHASHSEED": hash_seed},
+        )  # fmt: skip
+        written.append((out / "train.jsonl").read_text())
+    assert len(set(written)) == 1 and written[0]
