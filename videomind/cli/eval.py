@@ -219,10 +219,10 @@ def _ablate(args: argparse.Namespace) -> int:
     report = run_ablation(args.model, args.data_root, args.out, args.grounding, args.mcq, args.qa, args.planning,
                           tuple(args.settings or SETTINGS), args.device, args.max_new_tokens)  # fmt: skip
     print(markdown_table(report))
-    planner = report["planner"]
-    print(
-        f"planner: valid JSON {planner['valid_json']:.1f} %, routing accuracy {planner['routing_accuracy']:.1f} %"
-    )
+    planner = report.get("planner")  # absent with --planning 0 until a process measuring it has written
+    if planner:
+        print(f"planner: valid JSON {planner['valid_json']:.1f} %, "
+              f"routing accuracy {planner['routing_accuracy']:.1f} %")  # fmt: skip
     print(f"wrote {args.out / 'ablation.json'}")
     return 0
 
