@@ -8,7 +8,8 @@
 - ``blind``: black frames of the evidence view's shape (a model that does not look stays near chance).
 
 For each view: accuracy, the share of the most frequent answer letter, and the accuracy per question type. The
-answerer runs exactly as in the agent (the base model without adapters, the ``mcq`` prompt and its prefill). The
+answerer runs exactly as in the agent (its adapter when the checkpoint has one, else the base model; the ``mcq``
+prompt and its prefill). The
 questions come from the synthetic test split, which no training stage reads. Loss can fall while the model reads
 only the text; these numbers cannot.
 """
@@ -35,6 +36,7 @@ def probe(model_path: Path, data: Path, questions: int, whole_video: int, views=
     from videomind.agent.agent import _parse_answer, options_from_dict
     from videomind.agent.backend import ClipInput
     from videomind.data import get_source
+    from videomind.data.conversations import _cover, _letter_of
     from videomind.eval.ablation import spread
     from videomind.video import open_video
 
@@ -53,16 +55,20 @@ def probe(model_path: Path, data: Path, questions: int, whole_video: int, views=
         duration = float(sample.duration)
         evidence = (0.0, duration)
         if sample.spans:
-            cover = (min(s for s, _ in sample.spans), max(e for _, e in sample.spans))
-            evidence = spans.expand_span(cover, duration, options.answer_crop.min_length(duration))
+            evidence = spans.expand_span(
+                _cover(sample.spans), duration, options.answer_crop.min_length(duration)
+            )
         text, prefix = prompts.answerer_prompt(sample.question, sample.options, "mcq")
         tasks = [sample.task] if isinstance(sample.task, str) else list(sample.task or ())
         kind = tasks[-1] if tasks else "?"
-        truth = _letter(sample)
+        truth = sample.answer or _letter_of(sample)  # as the training examples read it
+        clips = {}  # window -> clip: the blind view blanks the evidence view's frames, decoded once
         for view in views:
-            start, end = (0.0, duration) if view == "whole" else evidence
-            with open_video(sample.video) as reader:
-                clip = reader.sample(options.answerer_budget, start, end)
+            window = (0.0, duration) if view == "whole" else evidence
+            if window not in clips:
+                with open_video(sample.video) as reader:
+                    clips[window] = reader.sample(options.answerer_budget, *window)
+            clip = clips[window]
             frames = torch.zeros_like(clip.frames) if view == "blind" else clip.frames
             key = (sample.video, view, tuple(clip.indices))
             response = agent.backend.generate(
@@ -74,13 +80,6 @@ def probe(model_path: Path, data: Path, questions: int, whole_video: int, views=
             )
             results[view].append((kind, truth, _parse_answer(response, list(sample.options), prefix)))
     return {view: summary(rows) for view, rows in results.items()}
-
-
-def _letter(sample) -> str:
-    if sample.answer and len(sample.answer) == 1:
-        return sample.answer
-    text = sample.answer_text or sample.answer
-    return "ABCD"[list(sample.options).index(text)]
 
 
 def summary(rows: list[tuple[str, str, str | None]]) -> dict:

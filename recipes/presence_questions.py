@@ -37,6 +37,7 @@ JITTER = 0.25  # the answer crop jitter of the base preset: a window may grow by
 MARGIN = 0.5  # seconds added around the jittered window when listing what might be on screen
 KIND_WEIGHTS = {"shown": 0.35, "colour": 0.25, "kind": 0.25, "never": 0.15}
 LETTERS = "ABCD"
+FIELDS = ("colour", "kind")  # an actor's fields, in the order of the (colour, kind) pairs
 
 
 def _colours(actor: dict, start: float, end: float) -> set[str]:
@@ -94,18 +95,16 @@ def window_questions(world: dict, start: float, end: float, rng: random.Random) 
             similar = [n for n in never if a["colour"] in n or a["kind"] in n]
             text = "Which shape is shown in the video?"
             built = _options(f"the {a['colour']} {a['kind']}", similar, never, rng)
-        elif kind == "colour" and steady:
+        elif kind in ("colour", "kind") and steady:
+            # ask the attribute ``kind`` of the only shape on screen with the other attribute of ``a``
             a = rng.choice(steady)
-            if sum(k == a["kind"] for _, k in maybe) == 1:
-                text = f"What colour is the {a['kind']}?"
-                seen = [c for c, _ in maybe if c != a["colour"]]
-                built = _options(a["colour"], seen, list(COLOUR_NAMES), rng)
-        elif kind == "kind" and steady:
-            a = rng.choice(steady)
-            if sum(c == a["colour"] for c, _ in maybe) == 1:
-                text = f"What shape is the {a['colour']} one?"
-                seen = [k for _, k in maybe if k != a["kind"]]
-                built = _options(a["kind"], seen, list(SHAPES), rng)
+            asked, given = (0, 1) if kind == "colour" else (1, 0)  # index in the (colour, kind) pairs
+            if sum(pair[given] == a[FIELDS[given]] for pair in maybe) == 1:
+                text = (f"What colour is the {a['kind']}?" if kind == "colour"
+                        else f"What shape is the {a['colour']} one?")  # fmt: skip
+                seen = [pair[asked] for pair in maybe if pair[asked] != a[FIELDS[asked]]]
+                every = COLOUR_NAMES if kind == "colour" else SHAPES
+                built = _options(a[FIELDS[asked]], seen, list(every), rng)
         elif kind == "never" and len(steady) >= 3 and never:
             shown = [f"the {a['colour']} {a['kind']}" for a in steady]
             answer = rng.choice(never)

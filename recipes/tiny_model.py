@@ -18,8 +18,9 @@ training stage cut off resumes from its last checkpoint):
 
 Every language stage runs ``videomind train <preset>`` in the work folder, exactly the documented command; the base
 under ``torchrun --nproc_per_node N`` when ``--nproc`` > 1 (one process per core: DDP over gloo was 1.65x one
-process on 2 cores), the roles in one process each (run two of them side by side, one core each, to save time). The measurement (``videomind eval ablate``, ``recipes.answerer_probe``) is a separate step (see the
-Makefile's ``tiny-model`` target).
+process on 2 cores), the roles in one process each (run two of them side by side, one core each, to save time).
+The measurement (``videomind eval ablate``, ``recipes.answerer_probe``) is a separate step (see the Makefile's
+``tiny-model`` target).
 """
 
 from __future__ import annotations

@@ -63,8 +63,7 @@ class TinyConfig(TinyShape):
     seed: int = 0
 
     def shape(self) -> TinyShape:
-        values = {f.name: getattr(self, f.name) for f in fields(TinyShape)}
-        return TinyShape(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        return TinyShape(**{f.name: getattr(self, f.name) for f in fields(TinyShape)})
 
 
 @dataclass
