@@ -1,4 +1,4 @@
-"""Tiny model options: a tokenizer that learns the words of its world whole, and the rope base."""
+"""Tiny model options: a tokenizer that learns the words of its world whole, the rope base, the LM's init."""
 
 from videomind.model import build_tiny_model
 from videomind.model.tiny import TinyShape, build_tiny_tokenizer
@@ -28,3 +28,19 @@ def test_rope_theta_reaches_the_language_model():
     assert model.qwen_config.text_config.rope_parameters["rope_theta"] == 1e4
     default, _ = build_tiny_model(seed=0, roles=())
     assert default.qwen_config.text_config.rope_parameters["rope_theta"] == 1e6  # Qwen2-VL's
+
+
+def test_initializer_range_sets_the_language_model_weights_only():
+    model, _ = build_tiny_model(seed=0, roles=(), shape=TinyShape(hidden_size=128, initializer_range=0.09))
+    default, _ = build_tiny_model(seed=0, roles=(), shape=TinyShape(hidden_size=128))
+    for built, expected in ((model, 0.09), (default, 0.02)):
+        assert built.qwen_config.text_config.initializer_range == expected
+        text = dict(built.base.model.language_model.named_parameters())
+        for name in (
+            "embed_tokens.weight",
+            "layers.0.self_attn.q_proj.weight",
+            "layers.1.mlp.down_proj.weight",
+        ):
+            assert abs(text[name].std().item() - expected) < 0.15 * expected, (name, expected)
+        vision = built.base.model.visual.blocks[0].attn.qkv.weight
+        assert abs(vision.std().item() - 0.02) < 0.005  # the tower keeps the family's initialisation

@@ -144,6 +144,10 @@ class TinyShape:
     rope_theta: float = (
         1e6  # Qwen2-VL's; with a 32-wide head only ~3 of its 16 frequencies resolve nearby tokens
     )
+    # Standard deviation of the language model's random weights (the vision tower keeps the family's 0.02).
+    # Qwen2-VL's 0.02 suits a 1536-wide model; a 128-wide one trained from scratch then sits for thousands of steps
+    # at chance on "which option is X" (docs/TINY_MODEL.md); ~1/sqrt(hidden_size) learns it in hundreds.
+    initializer_range: float = 0.02
 
 
 def tiny_qwen_config(
@@ -155,6 +159,7 @@ def tiny_qwen_config(
         vocab_size=vocab, hidden_size=shape.hidden_size, intermediate_size=shape.intermediate_size,
         num_hidden_layers=shape.num_layers, num_attention_heads=shape.num_heads,
         num_key_value_heads=shape.num_kv_heads, rms_norm_eps=1e-6, max_position_embeddings=32768,
+        initializer_range=shape.initializer_range,
         rope_parameters={"rope_type": "default", "rope_theta": shape.rope_theta,
                          "mrope_section": list(shape.mrope_section)},
         bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"), pad_token_id=ids("<|endoftext|>"),
