@@ -1,0 +1,241 @@
+"""Recipe stage: teach the tiny language model to name an option's letter, text only, before it sees questions.
+
+``python -m recipes.pointer_warmup runs/tiny-vision --out runs/tiny-pointer --presence data/presence/train.jsonl
+--steps 2500 --words-first 1000`` (the recipe's stage)
+``python -m recipes.pointer_warmup --fresh configs/train/tiny_vision.yaml --initializer-range 0.02`` (a check)
+
+"Which option is Yellow?" over four one-word options, in exactly the answerer's prompt (the ``mcq`` options
+block, the chat template, the "Best Option: (" prefill), trained with the loss on the letter alone. This is the
+skill the answerer needs before it can bind what it sees to a letter: the letter comes BEFORE its option's text,
+so the model must carry each letter forward into its option's words and then match the question against them.
+Mixed into the base stage's questions (one letter token among descriptions and option texts) the tiny model never
+picked it up (always one letter); alone it learns it in ~600 steps (docs/TINY_MODEL.md).
+
+With ``--presence``, half the questions (after ``--words-first`` steps without them) are the base stage's
+hinted presence questions with their video left out ("The video shows the blue square. Which shape is shown in
+the video?" over "the blue square", "the blue star", ...), whose options differ in one word of several. Given
+a base folder, its language model is trained and the folder written to ``--out`` with ``pointer_warmup.json``
+(the accuracy curve and held-out accuracies: fresh "which option" questions, and the last 400 hinted
+questions, kept out of training). With ``--fresh <preset>`` a new model is built from the preset's
+``model.tiny`` (``--initializer-range`` overrides its init) and only the report is written: the check that the
+preset's init can learn the pointer at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES
+
+log = logging.getLogger(__name__)
+
+WORDS = (*COLOUR_NAMES, *SHAPES)  # the synthetic world's nouns
+LETTERS = "ABCD"
+HELD_OUT_SEED = 10_000  # questions drawn with this seed score the model after training
+HELD_OUT_HINTED = 400  # the last hinted questions of --presence are kept out of training to score it
+
+
+def hinted_questions(presence: Path) -> list[tuple[str, list[str], int]]:
+    """The hinted questions of a ``recipes.presence_questions`` file as text: (question, options, answer index)."""
+    questions = []
+    with open(presence, encoding="utf-8") as file:
+        for line in file:
+            record = json.loads(line)
+            if record["extra"].get("hinted"):
+                questions.append((record["question"], record["options"], LETTERS.index(record["answer"])))
+    return questions
+
+
+def pointer_question(
+    processor, rng: random.Random, hinted: Sequence[tuple[str, list[str], int]] = (), share: float = 0.5
+) -> tuple[list[int], int]:
+    """One question's prompt ids (ending at the prefill) and the id of its answer letter.
+
+    Without ``hinted``: "Which option is Yellow?" over four of the world's words. With it, a ``share`` of the
+    questions are drawn from it instead (the base stage's hinted questions, their video left out: "The video
+    shows the blue square. Which shape is shown in the video?" over phrases that differ in one word)."""
+    from videomind import prompts
+
+    if hinted and rng.random() < share:
+        question, options, answer = hinted[rng.randrange(len(hinted))]
+    else:
+        options = rng.sample(WORDS, len(LETTERS))
+        answer = rng.randrange(len(LETTERS))
+        question = f"Which option is {options[answer].capitalize()}?"
+    text, prefix = prompts.answerer_prompt(question, options, "mcq")
+    rendered = processor.render([{"role": "user", "content": [{"type": "text", "text": text}]}]) + prefix
+    encode = processor.tokenizer
+    letter = encode(LETTERS[answer], add_special_tokens=False)["input_ids"]
+    return encode(rendered, add_special_tokens=False)["input_ids"], letter[0]
+
+
+def _letter_logits(language_model, processor, batch: list[tuple[list[int], int]]) -> torch.Tensor:
+    length = max(len(ids) for ids, _ in batch)
+    input_ids = torch.full((len(batch), length), processor.pad_token_id)
+    attention_mask = torch.zeros((len(batch), length), dtype=torch.long)
+    for row, (ids, _) in enumerate(batch):  # left padding: every row's last position is the prefill's "("
+        input_ids[row, length - len(ids) :] = torch.tensor(ids)
+        attention_mask[row, length - len(ids) :] = 1
+    return language_model(input_ids=input_ids, attention_mask=attention_mask).logits[:, -1]
+
+
+def train_pointer(
+    model,
+    processor,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    log_every: int,
+    hinted=(),
+    words_first: int = 0,
+) -> list[tuple[int, float]]:
+    """Train ``model``'s language model on pointer questions; ``[(step, accuracy over the last 100 steps)]``.
+    The first ``words_first`` steps ask "Which option is X?" only, the rest half ``hinted`` questions."""
+    language_model = model.base.train()
+    optimizer = torch.optim.AdamW(language_model.parameters(), lr=learning_rate, weight_decay=0.01)
+    rng = random.Random(seed)
+    hits: list[float] = []
+    curve = []
+    for step in range(1, steps + 1):
+        share = 0.0 if step <= words_first else 0.5
+        batch = [pointer_question(processor, rng, hinted, share) for _ in range(batch_size)]
+        target = torch.tensor([letter for _, letter in batch])
+        for group in optimizer.param_groups:  # 100 warm-up steps
+            group["lr"] = learning_rate * min(1.0, step / 100)
+        logits = _letter_logits(language_model, processor, batch)
+        loss = torch.nn.functional.cross_entropy(logits, target)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(language_model.parameters(), 1.0)
+        optimizer.step()
+        hits.extend((logits.argmax(-1) == target).tolist())
+        if step % log_every == 0 or step == steps:
+            recent = hits[-100 * batch_size :]
+            curve.append((step, round(100 * sum(recent) / len(recent), 1)))
+            log.info("step %d: accuracy %.1f %% (last 100 steps), loss %.3f", step, curve[-1][1], loss.item())
+    model.eval()
+    return curve
+
+
+@torch.no_grad()
+def pointer_accuracy(model, processor, questions: int = 400, seed: int = HELD_OUT_SEED, hinted=()) -> dict:
+    """Accuracy (%) and the share (%) of the most frequent answer letter on "Which option is X?" questions, or, given
+    ``hinted``, on those."""
+    rng = random.Random(seed)
+    share = 1.0 if hinted else 0.0
+    batch = [pointer_question(processor, rng, hinted, share) for _ in range(questions)]
+    said = []
+    for start in range(0, questions, 50):
+        said += _letter_logits(model.base.eval(), processor, batch[start : start + 50]).argmax(-1).tolist()
+    right = sum(s == letter for s, (_, letter) in zip(said, batch))
+    top = max(said.count(s) for s in set(said))
+    return {
+        "accuracy": round(100 * right / questions, 1),
+        "top_letter_share": round(100 * top / questions, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("base", type=Path, nargs="?", help="a base folder (runs/tiny-vision)")
+    parser.add_argument("--out", type=Path, help="the trained base folder written (with a base)")
+    parser.add_argument(
+        "--fresh", type=Path, help="instead of a base: a preset whose model.tiny gives the shape"
+    )
+    parser.add_argument(
+        "--initializer-range", type=float, default=None, help="with --fresh; default: the preset's"
+    )
+    parser.add_argument(
+        "--presence",
+        type=Path,
+        default=None,
+        help="a recipes.presence_questions train.jsonl: half the questions are its hinted ones, text only",
+    )
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument(
+        "--words-first",
+        type=int,
+        default=0,
+        help="steps of 'Which option is X?' alone before the hinted questions join in",
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-every", type=int, default=100)
+    parser.add_argument("--report", type=Path, default=None, help="also write the report here")
+    args = parser.parse_args(argv)
+    if (args.base is None) == (args.fresh is None) or (args.base is not None and args.out is None):
+        parser.error("give a base folder and --out, or --fresh <preset>")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    if args.fresh:
+        from videomind.model import build_tiny_model
+        from videomind.train.config import load_config
+
+        shape = load_config(args.fresh).model.tiny.shape()
+        if args.initializer_range is not None:
+            shape = dataclasses.replace(shape, initializer_range=args.initializer_range)
+        model, processor = build_tiny_model(args.seed, roles=(), shape=shape)
+        source = {"fresh": str(args.fresh), "initializer_range": shape.initializer_range}
+    else:
+        from videomind.model import load_model
+
+        model, processor = load_model(args.base, device="cpu", dtype="float32")
+        source = {"base": str(args.base)}
+    hinted = hinted_questions(args.presence) if args.presence else []
+    held_out_hinted = hinted[-HELD_OUT_HINTED:]  # kept out of training
+    hinted = hinted[:-HELD_OUT_HINTED]
+
+    def held_out() -> dict:
+        scores = {"words": pointer_accuracy(model, processor)}
+        if held_out_hinted:
+            scores["hinted"] = pointer_accuracy(
+                model, processor, len(held_out_hinted), hinted=held_out_hinted
+            )
+        return scores
+
+    started = time.perf_counter()
+    before = held_out()
+    curve = train_pointer(
+        model,
+        processor,
+        args.steps,
+        args.batch_size,
+        args.learning_rate,
+        args.seed,
+        args.log_every,
+        hinted,
+        args.words_first,
+    )
+    report = {**source, "presence": str(args.presence) if args.presence else None,
+              "words_first": args.words_first, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+              "seed": args.seed,
+              "held_out_before": before, "held_out": held_out(), "seconds": round(time.perf_counter() - started),
+              "accuracy_curve": curve}  # fmt: skip
+    log.info("%s", json.dumps(report))
+    if args.out:
+        from videomind.train.saving import save_base_run
+
+        save_base_run(model, processor, args.out)
+        (args.out / "pointer_warmup.json").write_text(json.dumps(report, indent=1) + "\n")
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
