@@ -1,7 +1,7 @@
 """Recipe stage: teach the tiny language model to name an option's letter, text only, before it sees questions.
 
 ``python -m recipes.pointer_warmup runs/tiny-vision --out runs/tiny-pointer --presence data/presence/train.jsonl
---steps 2500 --words-first 1000`` (the recipe's stage)
+--words-first 3000 --steps 1500`` (the recipe's stage)
 ``python -m recipes.pointer_warmup --fresh configs/train/tiny_vision.yaml --initializer-range 0.02`` (a check)
 
 "Which option is Yellow?" over four one-word options, in exactly the answerer's prompt (the ``mcq`` options
@@ -11,14 +11,15 @@ so the model must carry each letter forward into its option's words and then mat
 Mixed into the base stage's questions (one letter token among descriptions and option texts) the tiny model never
 picked it up (always one letter); alone it learns it in ~600 steps (docs/TINY_MODEL.md).
 
-With ``--presence``, half the questions (after ``--words-first`` steps without them) are the base stage's
-hinted presence questions with their video left out ("The video shows the blue square. Which shape is shown in
-the video?" over "the blue square", "the blue star", ...), whose options differ in one word of several. Given
-a base folder, its language model is trained and the folder written to ``--out`` with ``pointer_warmup.json``
-(the accuracy curve and held-out accuracies: fresh "which option" questions, and the last 400 hinted
-questions, kept out of training). With ``--fresh <preset>`` a new model is built from the preset's
-``model.tiny`` (``--initializer-range`` overrides its init) and only the report is written: the check that the
-preset's init can learn the pointer at all.
+``--words-first N`` asks "which option" questions alone first, until their accuracy over the last 100 steps
+reaches ``--words-gate`` (95 %) or for N steps at most; the ``--steps`` after that take, with ``--presence``,
+half their questions from the base stage's hinted presence questions with their video left out ("The video
+shows the blue square. Which shape is shown in the video?" over "the blue square", "the blue star", ...),
+whose options differ in one word of several. Given a base folder, its language model is trained and the folder
+written to ``--out`` with ``pointer_warmup.json`` (the accuracy curve and held-out accuracies: fresh "which
+option" questions, and the last 400 hinted questions, kept out of training). With ``--fresh <preset>`` a new
+model is built from the preset's ``model.tiny`` (``--initializer-range`` overrides its init) and only the
+report is written: the check that the preset's init can learn the pointer at all.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def pointer_question(
     shows the blue square. Which shape is shown in the video?" over phrases that differ in one word)."""
     from videomind import prompts
 
-    if hinted and rng.random() < share:
+    if hinted and share > 0 and rng.random() < share:  # no draw without hinted questions: same words stream
         question, options, answer = hinted[rng.randrange(len(hinted))]
     else:
         options = rng.sample(WORDS, len(LETTERS))
@@ -98,16 +99,23 @@ def train_pointer(
     log_every: int,
     hinted=(),
     words_first: int = 0,
-) -> list[tuple[int, float]]:
-    """Train ``model``'s language model on pointer questions; ``[(step, accuracy over the last 100 steps)]``.
-    The first ``words_first`` steps ask "Which option is X?" only, the rest half ``hinted`` questions."""
+    words_gate: float = 95.0,
+) -> tuple[list[tuple[int, float]], int]:
+    """Train ``model``'s language model on pointer questions: ``([(step, accuracy over the last 100 steps)],
+    steps of the words phase)``. The words phase asks "Which option is X?" only, until the accuracy over its last
+    100 steps reaches ``words_gate`` % or for ``words_first`` steps at most; then ``steps`` more, half of their
+    questions ``hinted`` ones (when given). The phase's length varies: when the pointer forms depends on the
+    question stream (at step ~600 on one seed's stream, not yet at 1000 on another)."""
     language_model = model.base.train()
     optimizer = torch.optim.AdamW(language_model.parameters(), lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
     hits: list[float] = []
     curve = []
-    for step in range(1, steps + 1):
-        share = 0.0 if step <= words_first else 0.5
+    words_steps = words_first
+    step = 0
+    while step < words_steps + steps:
+        step += 1
+        share = 0.0 if step <= words_steps else 0.5
         batch = [pointer_question(processor, rng, hinted, share) for _ in range(batch_size)]
         target = torch.tensor([letter for _, letter in batch])
         for group in optimizer.param_groups:  # 100 warm-up steps
@@ -119,12 +127,16 @@ def train_pointer(
         torch.nn.utils.clip_grad_norm_(language_model.parameters(), 1.0)
         optimizer.step()
         hits.extend((logits.argmax(-1) == target).tolist())
-        if step % log_every == 0 or step == steps:
-            recent = hits[-100 * batch_size :]
-            curve.append((step, round(100 * sum(recent) / len(recent), 1)))
-            log.info("step %d: accuracy %.1f %% (last 100 steps), loss %.3f", step, curve[-1][1], loss.item())
+        recent = hits[-100 * batch_size :]
+        accuracy = 100 * sum(recent) / len(recent)
+        if step < words_steps and step >= 100 and accuracy >= words_gate:
+            log.info("step %d: the words phase ends (%.1f %% over the last 100 steps)", step, accuracy)
+            words_steps = step
+        if step % log_every == 0 or step == words_steps + steps:
+            curve.append((step, round(accuracy, 1)))
+            log.info("step %d: accuracy %.1f %% (last 100 steps), loss %.3f", step, accuracy, loss.item())
     model.eval()
-    return curve
+    return curve, words_steps
 
 
 @torch.no_grad()
@@ -168,7 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         "--words-first",
         type=int,
         default=0,
-        help="steps of 'Which option is X?' alone before the hinted questions join in",
+        help="at most this many steps of 'Which option is X?' alone before the --steps (and the hinted questions)",
+    )
+    parser.add_argument(
+        "--words-gate",
+        type=float,
+        default=95.0,
+        help="the words phase ends at this accuracy (%%, last 100 steps)",
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
@@ -209,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     before = held_out()
-    curve = train_pointer(
+    curve, words_steps = train_pointer(
         model,
         processor,
         args.steps,
@@ -219,10 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         args.log_every,
         hinted,
         args.words_first,
+        args.words_gate,
     )
     report = {**source, "presence": str(args.presence) if args.presence else None,
-              "words_first": args.words_first, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
-              "seed": args.seed,
+              "words_first": args.words_first, "words_gate": args.words_gate, "words_steps": words_steps,
+              "learning_rate": args.learning_rate, "batch_size": args.batch_size, "seed": args.seed,
               "held_out_before": before, "held_out": held_out(), "seconds": round(time.perf_counter() - started),
               "accuracy_curve": curve}  # fmt: skip
     log.info("%s", json.dumps(report))

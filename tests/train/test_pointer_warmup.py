@@ -86,6 +86,18 @@ def test_the_stage_trains_a_base_folder_and_writes_a_loadable_one(tmp_path):
     assert not any("visual" in name for name in changed)  # text only: the vision tower is untouched
 
 
+def test_the_words_phase_ends_at_the_gate_or_its_cap(tmp_path):
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    hinted = hinted_questions(_presence_file(tmp_path / "train.jsonl"))
+    train = dict(batch_size=2, learning_rate=1e-3, seed=0, log_every=50, hinted=hinted)
+    # a gate of 0 % is reached as soon as there are 100 steps to judge by
+    curve, words_steps = train_pointer(model, processor, steps=3, words_first=500, words_gate=0.0, **train)
+    assert words_steps == 100 and curve[-1][0] == 103
+    # a gate never reached: the cap
+    curve, words_steps = train_pointer(model, processor, steps=2, words_first=5, words_gate=101.0, **train)
+    assert words_steps == 5 and curve[-1][0] == 7
+
+
 def test_the_command_asks_for_a_base_or_a_fresh_preset(capsys):
     with pytest.raises(SystemExit) as raised:
         main([])
@@ -99,9 +111,9 @@ def test_a_tiny_model_learns_the_pointer_at_the_wider_init():
     shape = TinyShape(hidden_size=128, intermediate_size=256, num_layers=4, mrope_section=(4, 6, 6),
                       vocabulary=WORDS, initializer_range=0.09)  # fmt: skip
     model, processor = build_tiny_model(seed=0, roles=(), shape=shape)
-    curve = train_pointer(
+    curve, words_steps = train_pointer(
         model, processor, steps=800, batch_size=32, learning_rate=1e-3, seed=0, log_every=100
     )
-    assert curve[-1][0] == 800
+    assert curve[-1][0] == 800 and words_steps == 0
     held_out = pointer_accuracy(model, processor)
     assert held_out["accuracy"] >= 60.0, (curve, held_out)  # chance is 25 %
