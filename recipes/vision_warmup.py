@@ -1,6 +1,9 @@
 """Recipe stage: warm a from-scratch tiny base's vision tower up alone (``videomind.train.vision_warmup``).
 
-``python -m recipes.vision_warmup configs/train/tiny_vision.yaml --data data/synthetic``
+``python -m recipes.vision_warmup configs/train/tiny_vision.yaml --data data/synthetic --tie-words``
+
+``--tie-words`` adds the ``WordProbe``: the visual tokens are also trained toward the language model's own
+embeddings of the colour and shape words they show.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ from pathlib import Path
 
 import torch
 
-from videomind.train.vision_warmup import load_clips, probe_accuracy, train_vision
+from videomind.train.vision_warmup import (
+    WordProbe,
+    load_clips,
+    probe_accuracy,
+    train_vision,
+    word_embeddings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         "--videos", type=int, default=500, help="training videos to cut one-second clips from"
     )
     parser.add_argument("--steps", type=int, default=None, help="default: train.max_steps")
+    parser.add_argument(
+        "--tie-words",
+        action="store_true",
+        help="also train the visual tokens toward the LM's word embeddings",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_config(args.config)
@@ -50,10 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     test_clips, test_labels = load_clips(args.data, "test", 100, processor)
     log.info("%d training clips, %d held-out clips (%.0f s to decode)", len(clips), len(test_clips),
              time.perf_counter() - started)  # fmt: skip
+    word_probe = WordProbe(word_embeddings(model, processor.tokenizer)) if args.tie_words else None
     curve, probe = train_vision(
-        model, clips, labels, steps, config.train.batch_size, config.train.learning_rate, config.train.seed
+        model,
+        clips,
+        labels,
+        steps,
+        config.train.batch_size,
+        config.train.learning_rate,
+        config.train.seed,
+        word_probe=word_probe,
     )
     held_out = probe_accuracy(model, probe, test_clips, test_labels)
+    if word_probe is not None:
+        held_out["words"] = probe_accuracy(model, word_probe, test_clips, test_labels)
     log.info("held-out: %s", held_out)
     save_base_run(model, processor, out)
     report = {

@@ -1,9 +1,21 @@
 """The tiny base's vision warm-up: caption text -> multi-hot labels, and the probe training drives its loss down."""
 
+import pytest
 import torch
 
 from videomind.model import build_tiny_model
-from videomind.train.vision_warmup import CLASSES, labels_of, probe_accuracy, train_vision
+from videomind.model.tiny import TinyShape
+from videomind.train.vision_warmup import (
+    CLASSES,
+    WORDS,
+    WordProbe,
+    _tokens,
+    labels_of,
+    probe_accuracy,
+    train_vision,
+    word_embeddings,
+    word_labels,
+)
 
 
 def test_labels_of_reads_colour_shape_pairs_and_ignores_the_rest():
@@ -25,3 +37,35 @@ def test_probe_training_fits_a_few_clips():
     curve, probe = train_vision(model, clips, labels, steps=60, batch=4, lr=1e-2)
     assert sum(curve[-5:]) / 5 < 0.5 * sum(curve[:5]) / 5
     assert probe_accuracy(model, probe, clips, labels)["recall"] == 100.0
+
+
+def test_word_labels_are_the_colours_and_shapes_of_the_pairs():
+    pairs = labels_of("red circle moving up, blue square").unsqueeze(0)
+    words = word_labels(pairs)[0]
+    assert {WORDS[i] for i in words.nonzero().flatten().tolist()} == {"red", "blue", "circle", "square"}
+
+
+def test_the_word_probe_turns_visual_tokens_toward_the_words_they_show():
+    torch.manual_seed(0)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    probe = WordProbe(word_embeddings(model, processor.tokenizer))
+    colours = torch.tensor([[255, 0, 0], [0, 0, 255]], dtype=torch.float32)
+    clips = [processor.patchify(c.view(1, 3, 1, 1).expand(2, 3, 56, 56).clone()) for c in colours]
+    labels = torch.stack([labels_of("red circle"), labels_of("blue square")])
+
+    def closeness(word: str) -> float:  # the red clip's best token against the word's embedding
+        width = model.qwen_config.text_config.hidden_size
+        with torch.no_grad():
+            tokens = torch.nn.functional.normalize(_tokens(model, clips[:1], width), dim=-1)
+            return (tokens @ probe.words[WORDS.index(word)]).max().item()
+
+    before = closeness("red") - closeness("blue")
+    train_vision(model, clips, labels, steps=60, batch=2, lr=1e-2, word_probe=probe)
+    assert closeness("red") - closeness("blue") > before + 0.1
+    assert probe_accuracy(model, probe, clips, labels)["exact_set"] == 100.0
+
+
+def test_word_embeddings_need_the_words_whole():
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=("the",)))
+    with pytest.raises(ValueError, match="model.tiny.vocabulary"):
+        word_embeddings(model, processor.tokenizer)

@@ -8,6 +8,11 @@ classification from the mean and max of the clip's merged visual tokens. It take
 stages that follow start from features that already separate the shapes. Not part of the official recipe (the
 real Qwen2-VL arrives pretrained).
 
+A ``WordProbe`` ties the signal to the language model's own words: each colour and shape word is scored by the
+cosine between its input embedding and the clip's best visual token, so the tower learns to put a blue square's
+tokens where the language model reads " blue" and " square". A separable feature alone is not enough: the
+language model never learnt to match option words against such features (docs/TINY_MODEL.md).
+
 The command-line stage is the recipe ``python -m recipes.vision_warmup configs/train/tiny_vision.yaml``.
 """
 
@@ -26,6 +31,7 @@ from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES
 log = logging.getLogger(__name__)
 
 CLASSES = [f"{c} {s}" for c in COLOUR_NAMES for s in SHAPES]
+WORDS = (*COLOUR_NAMES, *SHAPES)  # the WordProbe's words: colours, then shapes
 CLIP_FPS = 2.0  # two frames per one-second caption step = one temporal patch
 
 
@@ -37,6 +43,29 @@ def labels_of(text: str) -> torch.Tensor:
         if len(words) >= 2 and f"{words[0]} {words[1]}" in CLASSES:
             target[CLASSES.index(f"{words[0]} {words[1]}")] = 1.0
     return target
+
+
+def word_labels(pair_labels: torch.Tensor) -> torch.Tensor:
+    """Multi-hot (colour, shape) pairs (clips, CLASSES) -> the colours and shapes visible (clips, WORDS)."""
+    grid = pair_labels.view(len(pair_labels), len(COLOUR_NAMES), len(SHAPES))
+    return torch.cat([grid.amax(2), grid.amax(1)], dim=1)
+
+
+def word_embeddings(model, tokenizer) -> torch.Tensor:
+    """(WORDS, width): each word's input embedding in ``model``'s language model, the mean of its " word" and
+    " Word" tokens (as captions and the options block show it)."""
+    table = model.base.get_input_embeddings().weight
+    rows = []
+    for word in WORDS:
+        ids = [
+            tokenizer(f" {form}", add_special_tokens=False)["input_ids"] for form in (word, word.capitalize())
+        ]
+        if any(len(piece) != 1 for piece in ids):
+            raise ValueError(
+                f"the tokenizer splits {word!r}: list the world's words in model.tiny.vocabulary"
+            )
+        rows.append(table[[piece[0] for piece in ids]].mean(0))
+    return torch.stack(rows).detach()
 
 
 def load_clips(data: Path, split: str, max_videos: int | None, processor) -> tuple[list, torch.Tensor]:
@@ -66,14 +95,39 @@ class Probe(nn.Module):
         return self.linear(torch.cat([tokens.mean(1), tokens.amax(1)], dim=-1))
 
 
+class WordProbe(nn.Module):
+    """Scores each of ``WORDS`` in a clip: the cosine between the word's (fixed) input embedding and the clip's
+    closest visual token, scaled and shifted by learnt numbers."""
+
+    def __init__(self, words: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("words", F.normalize(words, dim=-1))
+        self.scale = nn.Parameter(torch.tensor(10.0))
+        self.bias = nn.Parameter(torch.full((len(words),), -5.0))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # (clips, tokens, width)
+        return self.scale * (F.normalize(tokens, dim=-1) @ self.words.T).amax(1) + self.bias
+
+
 def train_vision(
-    model, clips, labels, steps: int, batch: int, lr: float, seed: int = 0, weight_decay: float = 0.01
+    model,
+    clips,
+    labels,
+    steps: int,
+    batch: int,
+    lr: float,
+    seed: int = 0,
+    weight_decay: float = 0.01,
+    word_probe: WordProbe | None = None,
 ) -> tuple[list[float], Probe]:
-    """Train ``model.visual`` (patch embedding, blocks, merger) with a linear probe; returns the loss curve."""
+    """Train ``model.visual`` (patch embedding, blocks, merger) with a linear probe, and with ``word_probe`` too
+    when given (trained in place, its loss added); returns the loss curve."""
     visual = model.visual
     visual.train()
     probe = Probe(model.qwen_config.text_config.hidden_size)
     params = list(visual.parameters()) + list(probe.parameters())
+    if word_probe is not None:
+        params += list(word_probe.parameters())
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=steps, pct_start=0.05)
     rng = random.Random(seed)
@@ -84,6 +138,8 @@ def train_vision(
         grids = torch.cat([clips[i][1] for i in picked])
         tokens = visual(pixels, grid_thw=grids).pooler_output.view(batch, -1, probe.linear.in_features // 2)
         loss = F.binary_cross_entropy_with_logits(probe(tokens), labels[picked])
+        if word_probe is not None:
+            loss = loss + F.binary_cross_entropy_with_logits(word_probe(tokens), word_labels(labels[picked]))
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -102,14 +158,14 @@ def _tokens(model, clips, width: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def probe_accuracy(model, probe: Probe, clips, labels, batch: int = 128) -> dict[str, float]:
-    """On held-out clips: the share whose predicted set of (colour, shape) pairs is exactly right, and per-pair
-    recall / precision."""
-    width = probe.linear.in_features // 2
+def probe_accuracy(model, probe: Probe | WordProbe, clips, labels, batch: int = 128) -> dict[str, float]:
+    """On held-out clips: the share whose predicted set of (colour, shape) pairs (of colours and shapes, for a
+    ``WordProbe``) is exactly right, and per-item recall / precision."""
+    width = model.qwen_config.text_config.hidden_size
     predicted = torch.cat([
         probe(_tokens(model, clips[i : i + batch], width)) > 0 for i in range(0, len(clips), batch)
     ])  # fmt: skip
-    truth = labels.bool()
+    truth = (word_labels(labels) if isinstance(probe, WordProbe) else labels).bool()
     hits = (predicted & truth).sum().item()
     return {
         "exact_set": 100 * (predicted == truth).all(1).float().mean().item(),
