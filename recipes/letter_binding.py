@@ -1,0 +1,188 @@
+"""Recipe check: can a base learn to bind what it SEES to an option letter? Letter-only training with the clips.
+
+``python -m recipes.letter_binding runs/tiny-pointer --presence data/presence/train.jsonl --steps 3000
+--out binding.json``
+
+The presence questions (``recipes.presence_questions``) with their clips, in the answerer's ``mcq`` layout and the
+base preset's frame budgets and answer crop, trained with the loss on the answer letter alone (the token after the
+prefill's "(") on every parameter. Scored every ``--eval-every`` steps on questions kept out of training (from
+the file's last 2000 lines): the hinted ones (the answer stated in words: pointing only) and the unhinted ones
+(the answer only on screen: seeing, then pointing), each as accuracy and the share of the most frequent letter.
+This isolates binding from everything else the base stage teaches (docs/TINY_MODEL.md): a base that stays at the
+text prior on the unhinted questions here will not answer from the video after the base stage either. Writes only
+the report; the model trained here is thrown away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+HELD_OUT_TAIL = 2000  # the held-out questions come from the file's last lines, never trained on
+REPO = Path(__file__).resolve().parents[1]
+
+
+def letter_only(item: dict, tokenizer) -> dict:
+    """``item`` with its labels cut to the answer letter: the first supervised token that follows a "("."""
+    from videomind.data.collator import IGNORE_INDEX
+
+    ids, labels = item["input_ids"], item["labels"]
+    positions = [
+        j
+        for j in range(1, len(ids))
+        if labels[j] != IGNORE_INDEX and tokenizer.decode([int(ids[j - 1])]).endswith("(")
+    ]
+    if not positions:
+        raise ValueError("no answer letter after the prefill: is this an mcq answering example?")
+    kept = torch.full_like(labels, IGNORE_INDEX)
+    kept[positions[0]] = labels[positions[0]]
+    return {**item, "labels": kept}
+
+
+def letter_logits(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The logits at each row's supervised position and the letters they should give."""
+    from videomind.data.collator import IGNORE_INDEX
+
+    ids, mask, grid = batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"]
+    video = model.encode_video(batch["pixel_values_videos"], grid)
+    positions, _ = model.rope_index(ids, mask, grid, batch.get("second_per_grid_ts"))
+    out = model.run_text(model.embed(ids, video), positions, mask, **model.video_inputs(ids, video))
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE_INDEX
+    return model.logits(out.hidden[:, :-1][keep]).float(), targets[keep]
+
+
+def held_out(records: list[dict], count: int) -> dict[str, list[int]]:
+    """Indices of ``count`` hinted and ``count`` unhinted questions among the last ``HELD_OUT_TAIL`` lines."""
+    tail = range(max(0, len(records) - HELD_OUT_TAIL), len(records))
+    hinted = [i for i in tail if records[i]["extra"].get("hinted")]
+    unhinted = [i for i in tail if not records[i]["extra"].get("hinted")]
+    return {"hinted": hinted[:count], "unhinted": unhinted[:count]}
+
+
+@torch.no_grad()
+def accuracy(model, items, collate, tokenizer, batch_size: int = 16) -> dict[str, float]:
+    """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth."""
+    was_training = model.training
+    model.eval()
+    said, right = [], 0
+    for start in range(0, len(items), batch_size):
+        batch = collate([letter_only(item, tokenizer) for item in items[start : start + batch_size]])
+        logits, target = letter_logits(model, batch)
+        guess = logits.argmax(-1)
+        right += int((guess == target).sum())
+        said += guess.tolist()
+    model.train(was_training)
+    top = max(said.count(s) for s in set(said)) if said else 0
+    return {
+        "accuracy": round(100 * right / max(len(said), 1), 1),
+        "top_letter_share": round(100 * top / max(len(said), 1), 1),
+    }
+
+
+def run(
+    base: Path,
+    presence: Path,
+    steps: int,
+    batch_size: int = 8,
+    learning_rate: float = 5e-4,
+    held_out_count: int = 300,
+    eval_every: int = 1000,
+    preset: Path = REPO / "configs" / "train" / "tiny_base.yaml",
+    seed: int = 0,
+) -> dict:
+    from videomind.data.collator import Collator
+    from videomind.data.mixing import RoleDataset, SourceSpec, build_mix
+    from videomind.model import load_model
+    from videomind.train.config import load_config
+
+    data = load_config(preset).data
+    model, processor = load_model(base, device="cpu", dtype="float32")
+    tokenizer = processor.tokenizer
+    with open(presence, encoding="utf-8") as file:
+        records = [json.loads(line) for line in file]
+    spec = SourceSpec(name="custom", root=str(presence.parent), task="answering")
+    examples = build_mix([spec], "base", data.settings(), data.filter(), seed)
+    if len(examples) != len(records):  # one example a question, in file order
+        raise ValueError(f"{presence}: {len(records)} questions but {len(examples)} examples (filtered?)")
+    dataset = RoleDataset(examples, processor, seed=seed)
+    collate = Collator(processor)
+    scored = held_out(records, held_out_count)
+    score_items = {name: [dataset[i] for i in indices] for name, indices in scored.items()}
+    kept_out = {*scored["hinted"], *scored["unhinted"]}
+    trained = [i for i in range(len(records)) if i not in kept_out]
+
+    def evaluate() -> dict:
+        return {name: accuracy(model, items, collate, tokenizer) for name, items in score_items.items()}
+
+    started = time.perf_counter()
+    report = {"base": str(base), "presence": str(presence), "steps": steps, "batch_size": batch_size,
+              "learning_rate": learning_rate, "held_out": {k: len(v) for k, v in scored.items()},
+              "before": evaluate(), "curve": []}  # fmt: skip
+    log.info("before: %s", report["before"])
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    rng = random.Random(seed)
+    hits: list[bool] = []
+    for step in range(1, steps + 1):
+        for group in optimizer.param_groups:  # 100 warm-up steps
+            group["lr"] = learning_rate * min(1.0, step / 100)
+        picked = rng.sample(trained, min(batch_size, len(trained)))
+        batch = collate([letter_only(dataset[(i, step)], tokenizer) for i in picked])
+        logits, target = letter_logits(model, batch)
+        loss = F.cross_entropy(logits, target)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        hits += (logits.argmax(-1) == target).tolist()
+        if step % eval_every == 0 or step == steps:
+            recent = hits[-100 * batch_size :]
+            point = {"step": step, "train_last_100_steps": round(100 * sum(recent) / len(recent), 1),
+                     **evaluate(), "seconds": round(time.perf_counter() - started)}  # fmt: skip
+            report["curve"].append(point)
+            log.info("%s", point)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("base", type=Path, help="a base folder (runs/tiny-pointer)")
+    parser.add_argument(
+        "--presence", type=Path, required=True, help="a recipes.presence_questions train.jsonl"
+    )
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument(
+        "--held-out", type=int, default=300, help="hinted and unhinted questions scored, each"
+    )
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--preset", type=Path, default=REPO / "configs" / "train" / "tiny_base.yaml",
+                        help="frame budgets and answer crop from this preset's data section")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=None, help="write the report here (JSON)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    report = run(args.base, args.presence, args.steps, args.batch_size, args.learning_rate, args.held_out,
+                 args.eval_every, args.preset)  # fmt: skip
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

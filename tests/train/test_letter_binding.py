@@ -1,0 +1,55 @@
+"""recipes.letter_binding: letter-only training on the presence questions with their clips, held-out scores."""
+
+import json
+
+from recipes.letter_binding import held_out, letter_only, run
+from recipes.pointer_warmup import WORDS
+from recipes.presence_questions import write_presence
+from videomind.data.collator import IGNORE_INDEX
+from videomind.model import build_tiny_model
+from videomind.model.tiny import TinyShape
+from videomind.train.saving import save_base_run
+
+
+def test_held_out_questions_come_from_the_tail_split_by_hint():
+    records = [{"extra": {"hinted": i % 3 == 0}} for i in range(2500)]
+    scored = held_out(records, 5)
+    assert all(i >= 500 for ids in scored.values() for i in ids)
+    assert all(records[i]["extra"]["hinted"] for i in scored["hinted"]) and len(scored["hinted"]) == 5
+    assert not any(records[i]["extra"]["hinted"] for i in scored["unhinted"]) and len(scored["unhinted"]) == 5
+
+
+def test_letter_training_on_clips_reports_hinted_and_unhinted_scores(tmp_path, synth_root):
+    presence = tmp_path / "presence"
+    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
+    lines = [json.loads(line) for line in (presence / "train.jsonl").read_text().splitlines()]
+    hinted = sum(bool(line["extra"].get("hinted")) for line in lines)
+    assert hinted >= 1 and len(lines) - hinted >= 1 and len(lines) >= 6
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, tmp_path / "base")
+    report = run(tmp_path / "base", presence / "train.jsonl", steps=2, batch_size=2, held_out_count=2,
+                 eval_every=1)  # fmt: skip
+    assert report["held_out"] == {"hinted": min(2, hinted), "unhinted": min(2, len(lines) - hinted)}
+    assert [point["step"] for point in report["curve"]] == [1, 2]
+    for point in [report["before"], *report["curve"]]:
+        for name in ("hinted", "unhinted"):
+            assert 0.0 <= point[name]["accuracy"] <= 100.0 and point[name]["top_letter_share"] >= 50.0
+    json.dumps(report)  # the report is plain JSON
+
+
+def test_letter_only_keeps_the_answer_letter_alone(tmp_path, synth_root):
+    from videomind.data.collator import encode_example
+    from videomind.data.conversations import answering_example
+    from videomind.data.registry import get_source
+    from videomind.video import open_video
+
+    presence = tmp_path / "presence"
+    write_presence(synth_root, presence, per_video=2, seed=1)
+    sample = get_source("custom", presence).load("train")[0]
+    _, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    with open_video(sample.video) as reader:
+        frames = reader.get_frames(range(4))
+    item = letter_only(encode_example(answering_example(sample), frames, processor), processor.tokenizer)
+    kept = (item["labels"] != IGNORE_INDEX).nonzero().flatten().tolist()
+    assert len(kept) == 1
+    assert processor.tokenizer.decode([int(item["labels"][kept[0]])]) == sample.answer
