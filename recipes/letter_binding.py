@@ -7,7 +7,9 @@ The presence questions (``recipes.presence_questions``) with their clips, in the
 base preset's frame budgets and answer crop, trained with the loss on the answer letter alone (the token after the
 prefill's "(") on every parameter. Scored every ``--eval-every`` steps on questions kept out of training (from
 the file's last 2000 lines): the hinted ones (the answer stated in words: pointing only) and the unhinted ones
-(the answer only on screen: seeing, then pointing), each as accuracy and the share of the most frequent letter.
+(the answer only on screen: seeing, then pointing), each as accuracy and the share of the most frequent letter,
+and the unhinted ones again with blank clips (``unhinted_blank``: every pixel at the normalisation mean), the
+control for what the question and its options give away without looking.
 This isolates binding from everything else the base stage teaches (docs/TINY_MODEL.md): a base that stays at the
 text prior on the unhinted questions here will not answer from the video after the base stage either. Writes only
 the report; the model trained here is thrown away.
@@ -70,13 +72,16 @@ def held_out(records: list[dict], count: int) -> dict[str, list[int]]:
 
 
 @torch.no_grad()
-def accuracy(model, items, collate, tokenizer, batch_size: int = 16) -> dict[str, float]:
-    """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth."""
+def accuracy(model, items, collate, tokenizer, batch_size: int = 16, blank: bool = False) -> dict[str, float]:
+    """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth; ``blank``: with
+    every clip's pixels at the normalisation mean."""
     was_training = model.training
     model.eval()
     said, right = [], 0
     for start in range(0, len(items), batch_size):
         batch = collate([letter_only(item, tokenizer) for item in items[start : start + batch_size]])
+        if blank:
+            batch["pixel_values_videos"] = torch.zeros_like(batch["pixel_values_videos"])
         logits, target = letter_logits(model, batch)
         guess = logits.argmax(-1)
         right += int((guess == target).sum())
@@ -122,7 +127,9 @@ def run(
     trained = [i for i in range(len(records)) if i not in kept_out]
 
     def evaluate() -> dict:
-        return {name: accuracy(model, items, collate, tokenizer) for name, items in score_items.items()}
+        scores = {name: accuracy(model, items, collate, tokenizer) for name, items in score_items.items()}
+        scores["unhinted_blank"] = accuracy(model, score_items["unhinted"], collate, tokenizer, blank=True)
+        return scores
 
     started = time.perf_counter()
     report = {"base": str(base), "presence": str(presence), "steps": steps, "batch_size": batch_size,

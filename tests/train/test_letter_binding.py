@@ -32,7 +32,7 @@ def test_letter_training_on_clips_reports_hinted_and_unhinted_scores(tmp_path, s
     assert report["held_out"] == {"hinted": min(2, hinted), "unhinted": min(2, len(lines) - hinted)}
     assert [point["step"] for point in report["curve"]] == [1, 2]
     for point in [report["before"], *report["curve"]]:
-        for name in ("hinted", "unhinted"):
+        for name in ("hinted", "unhinted", "unhinted_blank"):
             assert 0.0 <= point[name]["accuracy"] <= 100.0 and point[name]["top_letter_share"] >= 50.0
     json.dumps(report)  # the report is plain JSON
 
