@@ -10,8 +10,9 @@ real Qwen2-VL arrives pretrained).
 
 A ``WordProbe`` ties the signal to the language model's own words: each colour and shape word is scored by the
 cosine between its input embedding and the clip's best visual token, so the tower learns to put a blue square's
-tokens where the language model reads " blue" and " square". A separable feature alone is not enough: the
-language model never learnt to match option words against such features (docs/TINY_MODEL.md).
+tokens where the language model reads " blue" and " square" (separable features alone were never matched against
+option words by the tiny language model). An option: measured, it did not yet make the model answer from what it
+sees (docs/TINY_MODEL.md, "Seen -> word").
 
 The command-line stage is the recipe ``python -m recipes.vision_warmup configs/train/tiny_vision.yaml``.
 """
