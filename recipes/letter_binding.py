@@ -54,10 +54,13 @@ def letter_logits(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits at each row's supervised position and the letters they should give."""
     from videomind.data.collator import IGNORE_INDEX
 
-    ids, mask, grid = batch["input_ids"], batch["attention_mask"], batch["video_grid_thw"]
-    video = model.encode_video(batch["pixel_values_videos"], grid)
-    positions, _ = model.rope_index(ids, mask, grid, batch.get("second_per_grid_ts"))
-    out = model.run_text(model.embed(ids, video), positions, mask, **model.video_inputs(ids, video))
+    out = model.text_pass(
+        batch["input_ids"],
+        batch["attention_mask"],
+        batch["pixel_values_videos"],
+        batch["video_grid_thw"],
+        batch.get("second_per_grid_ts"),
+    )
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE_INDEX
     return model.logits(out.hidden[:, :-1][keep]).float(), targets[keep]

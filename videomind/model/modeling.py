@@ -223,24 +223,40 @@ class VideoMindModel(nn.Module):
         head = self.base.get_output_embeddings()
         return head(hidden.to(head.weight.device))
 
+    def text_pass(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        pixel_values_videos: torch.Tensor | None = None,
+        video_grid_thw: torch.Tensor | None = None,
+        second_per_grid_ts: torch.Tensor | None = None,
+        video_embeds: torch.Tensor | None = None,
+    ) -> TextOutput:
+        """One pass of a batch's text with its videos (encoded here unless ``video_embeds`` is given): token and
+        video embeddings, M-RoPE positions, the language model. Training, scoring and inference share it."""
+        if video_embeds is None and pixel_values_videos is not None:
+            video_embeds = self.encode_video(pixel_values_videos, video_grid_thw)
+        embeds = self.embed(input_ids, video_embeds)
+        if self.training and not embeds.requires_grad:
+            embeds.requires_grad_(True)  # lets gradient checkpointing work with frozen embeddings
+        position_ids, _ = self.rope_index(input_ids, attention_mask, video_grid_thw, second_per_grid_ts)
+        return self.run_text(
+            embeds, position_ids, attention_mask, **self.video_inputs(input_ids, video_embeds)
+        )
+
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
     def last_logits(
         self, batch: dict[str, torch.Tensor], video_embeds: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, TextOutput]:
         """One plain forward; the raw logits of the last position of every (left-padded) row, ``(B, V)``."""
-        input_ids = batch["input_ids"]
-        mask = batch.get("attention_mask")
-        if video_embeds is None and batch.get("pixel_values_videos") is not None:
-            video_embeds = self.encode_video(batch["pixel_values_videos"], batch["video_grid_thw"])
-        position_ids, _ = self.rope_index(
-            input_ids, mask, batch.get("video_grid_thw"), batch.get("second_per_grid_ts")
-        )
-        out = self.run_text(
-            self.embed(input_ids, video_embeds),
-            position_ids,
-            mask,
-            **self.video_inputs(input_ids, video_embeds),
+        out = self.text_pass(
+            batch["input_ids"],
+            batch.get("attention_mask"),
+            batch.get("pixel_values_videos"),
+            batch.get("video_grid_thw"),
+            batch.get("second_per_grid_ts"),
+            video_embeds,
         )
         return self.logits(out.hidden[:, -1]).float(), out
 
@@ -388,15 +404,8 @@ class VideoMindModel(nn.Module):
         Logits are computed only at supervised positions (the loss is identical to the full-vocabulary
         cross-entropy over all positions, for a fraction of the memory).
         """
-        video_embeds = None
-        if pixel_values_videos is not None:
-            video_embeds = self.encode_video(pixel_values_videos, video_grid_thw)
-        embeds = self.embed(input_ids, video_embeds)
-        if self.training and not embeds.requires_grad:
-            embeds.requires_grad_(True)  # lets gradient checkpointing work with frozen embeddings
-        position_ids, _ = self.rope_index(input_ids, attention_mask, video_grid_thw, second_per_grid_ts)
-        out = self.run_text(
-            embeds, position_ids, attention_mask, **self.video_inputs(input_ids, video_embeds)
+        out = self.text_pass(
+            input_ids, attention_mask, pixel_values_videos, video_grid_thw, second_per_grid_ts
         )
         losses: dict[str, torch.Tensor] = {}
         if labels is not None:
