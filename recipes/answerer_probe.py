@@ -20,6 +20,7 @@ import argparse
 import json
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -82,14 +83,21 @@ def probe(model_path: Path, data: Path, questions: int, whole_video: int, views=
     return {view: summary(rows) for view, rows in results.items()}
 
 
+def letter_scores(said: Sequence, truth: Sequence) -> dict[str, float]:
+    """Accuracy (%) of the answers ``said`` against ``truth`` and the share (%) of the most frequent one."""
+    top = max(Counter(said).values(), default=0)
+    return {
+        "accuracy": round(100 * sum(s == t for s, t in zip(said, truth)) / max(len(said), 1), 1),
+        "top_letter_share": round(100 * top / max(len(said), 1), 1),
+    }
+
+
 def summary(rows: list[tuple[str, str, str | None]]) -> dict:
-    letters = Counter(said for _, _, said in rows)
     per_type: dict[str, list[bool]] = defaultdict(list)
     for kind, truth, said in rows:
         per_type[kind].append(said == truth)
     return {
-        "accuracy": round(100 * sum(t == s for _, t, s in rows) / max(len(rows), 1), 1),
-        "top_letter_share": round(100 * max(letters.values()) / max(len(rows), 1), 1),
+        **letter_scores([said for _, _, said in rows], [truth for _, truth, _ in rows]),
         "questions": len(rows),
         "per_type": {k: round(100 * sum(v) / len(v), 1) for k, v in sorted(per_type.items())},
     }

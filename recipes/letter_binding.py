@@ -78,23 +78,20 @@ def held_out(records: list[dict], count: int) -> dict[str, list[int]]:
 def accuracy(model, items, collate, tokenizer, batch_size: int = 16, blank: bool = False) -> dict[str, float]:
     """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth; ``blank``: with
     every clip's pixels at the normalisation mean."""
+    from recipes.answerer_probe import letter_scores
+
     was_training = model.training
     model.eval()
-    said, right = [], 0
+    said, truth = [], []
     for start in range(0, len(items), batch_size):
         batch = collate([letter_only(item, tokenizer) for item in items[start : start + batch_size]])
         if blank:
             batch["pixel_values_videos"] = torch.zeros_like(batch["pixel_values_videos"])
         logits, target = letter_logits(model, batch)
-        guess = logits.argmax(-1)
-        right += int((guess == target).sum())
-        said += guess.tolist()
+        said += logits.argmax(-1).tolist()
+        truth += target.tolist()
     model.train(was_training)
-    top = max(said.count(s) for s in set(said)) if said else 0
-    return {
-        "accuracy": round(100 * right / max(len(said), 1), 1),
-        "top_letter_share": round(100 * top / max(len(said), 1), 1),
-    }
+    return letter_scores(said, truth)
 
 
 def run(

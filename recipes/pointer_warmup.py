@@ -146,15 +146,12 @@ def pointer_accuracy(model, processor, questions: int = 400, seed: int = HELD_OU
     rng = random.Random(seed)
     share = 1.0 if hinted else 0.0
     batch = [pointer_question(processor, rng, hinted, share) for _ in range(questions)]
+    from recipes.answerer_probe import letter_scores
+
     said = []
     for start in range(0, questions, 50):
         said += _letter_logits(model.base.eval(), processor, batch[start : start + 50]).argmax(-1).tolist()
-    right = sum(s == letter for s, (_, letter) in zip(said, batch))
-    top = max(said.count(s) for s in set(said))
-    return {
-        "accuracy": round(100 * right / questions, 1),
-        "top_letter_share": round(100 * top / questions, 1),
-    }
+    return letter_scores(said, [letter for _, letter in batch])
 
 
 def main(argv: list[str] | None = None) -> int:
