@@ -11,8 +11,8 @@ the file's last 2000 lines): the hinted ones (the answer stated in words: pointi
 and the unhinted ones again with blank clips (``unhinted_blank``: every pixel at the normalisation mean), the
 control for what the question and its options give away without looking.
 This isolates binding from everything else the base stage teaches (docs/TINY_MODEL.md): a base that stays at the
-text prior on the unhinted questions here will not answer from the video after the base stage either. Writes only
-the report; the model trained here is thrown away.
+text prior on the unhinted questions here will not answer from the video after the base stage either. Writes the
+report, and with ``--save DIR`` the trained model as a base folder (a curriculum stage: the next one starts there).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def run(
     eval_every: int = 1000,
     preset: Path = REPO / "configs" / "train" / "tiny_base.yaml",
     seed: int = 0,
+    save: Path | None = None,
 ) -> dict:
     from videomind.data.collator import Collator
     from videomind.data.mixing import RoleDataset, SourceSpec, build_mix
@@ -158,6 +159,10 @@ def run(
                      **evaluate(), "seconds": round(time.perf_counter() - started)}  # fmt: skip
             report["curve"].append(point)
             log.info("%s", point)
+    if save is not None:
+        from videomind.train.saving import save_base_run
+
+        save_base_run(model, processor, save)
     return report
 
 
@@ -179,12 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", type=Path, default=REPO / "configs" / "train" / "tiny_base.yaml",
                         help="frame budgets and answer crop from this preset's data section")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="write the report here (JSON)")
+    parser.add_argument("--save", type=Path, default=None, help="keep the trained model here (a base folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     torch.manual_seed(0)
     report = run(args.base, args.presence, args.steps, args.batch_size, args.learning_rate, args.held_out,
-                 args.eval_every, args.preset)  # fmt: skip
+                 args.eval_every, args.preset, save=args.save)  # fmt: skip
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1) + "\n")

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("base", type=Path, nargs="?", help="a base folder (runs/tiny-vision)")
-    parser.add_argument("--out", type=Path, help="the trained base folder written (with a base)")
+    parser.add_argument("--out", type=Path, help="the trained base folder written")
     parser.add_argument(
         "--fresh", type=Path, help="instead of a base: a preset whose model.tiny gives the shape"
     )
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=None, help="also write the report here")
     args = parser.parse_args(argv)
     if (args.base is None) == (args.fresh is None) or (args.base is not None and args.out is None):
-        parser.error("give a base folder and --out, or --fresh <preset>")
+        parser.error("give a base folder and --out, or --fresh <preset> (and --out to keep it)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = {**source, "presence": str(args.presence) if args.presence else None,
               "words_first": args.words_first, "words_gate": args.words_gate, "words_steps": words_steps,
+              "steps": args.steps,
               "learning_rate": args.learning_rate, "batch_size": args.batch_size, "seed": args.seed,
               "held_out_before": before, "held_out": held_out(), "seconds": round(time.perf_counter() - started),
               "accuracy_curve": curve}  # fmt: skip

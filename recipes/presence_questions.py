@@ -12,7 +12,11 @@ ones on 4-8 second windows of the training videos, computed from the worlds the 
   colours are the first wrong options, so naming any visible colour is not enough;
 - ``kind``: "What shape is the <colour> one?" — likewise with the kinds;
 - ``never``: "Which of these shapes is never shown in the video?" — three shapes on screen the whole window and
-  one that is not.
+  one that is not;
+- ``colour_seen`` / ``kind_seen`` (single-attribute, not in the default mix): "Which colour is shown in the
+  video?" over four colour words / "What shape is shown in the video?" over four kind words, the three wrong ones
+  nowhere in the window: one visual feature matched against one option word, no binding of a colour to a shape
+  (the first step of a curriculum; ``--types`` picks the kinds of question, ``--window`` their length).
 
 Shapes that change colour inside a window are never asked about. The windows are training data only: the test
 split and the ``medium`` preset are untouched. Output: ``<out>/train.jsonl`` (docs/DATA.md, ``custom``), one line
@@ -36,6 +40,7 @@ STEP = 0.5  # window bounds are multiples of the synthetic world's frame period
 JITTER = 0.25  # the answer crop jitter of the base preset: a window may grow by this share at each end
 MARGIN = 0.5  # seconds added around the jittered window when listing what might be on screen
 KIND_WEIGHTS = {"shown": 0.35, "colour": 0.25, "kind": 0.25, "never": 0.15}
+SINGLE_ATTRIBUTE = ("colour_seen", "kind_seen")  # asked only when picked (``types``), with equal weights
 LETTERS = "ABCD"
 FIELDS = ("colour", "kind")  # an actor's fields, in the order of the (colour, kind) pairs
 
@@ -77,17 +82,20 @@ def _options(
     return options, LETTERS[options.index(answer)]
 
 
-def window_questions(world: dict, start: float, end: float, rng: random.Random) -> dict | None:
-    """One question about the window [start, end) of ``world`` (a saved world's dict), or None if none fits."""
+def window_questions(
+    world: dict, start: float, end: float, rng: random.Random, weights: dict[str, float] = KIND_WEIGHTS
+) -> dict | None:
+    """One question about the window [start, end) of ``world`` (a saved world's dict), or None if none fits;
+    ``weights``: the kinds of question to draw from and how often."""
     grow = JITTER * (end - start) + MARGIN
     around = (max(0.0, start - grow), min(world["duration"], end + grow))
     actors = world["actors"]
     maybe = sorted({(c, a["kind"]) for a in actors for c in _colours(a, *around)})  # sorted: no hash order
     steady = [a for a in actors if _steady(a, start, end)]
     never = [f"the {c} {k}" for k in SHAPES for c in COLOUR_NAMES if (c, k) not in maybe]
-    kinds = list(KIND_WEIGHTS)
+    kinds = list(weights)
     rng.shuffle(kinds)
-    kinds.sort(key=lambda k: -rng.random() * KIND_WEIGHTS[k])
+    kinds.sort(key=lambda k: -rng.random() * weights[k])
     for kind in kinds:
         built = None
         if kind == "shown" and steady:
@@ -105,6 +113,16 @@ def window_questions(world: dict, start: float, end: float, rng: random.Random) 
                 seen = [pair[asked] for pair in maybe if pair[asked] != a[FIELDS[asked]]]
                 every = COLOUR_NAMES if kind == "colour" else SHAPES
                 built = _options(a[FIELDS[asked]], seen, list(every), rng)
+        elif kind in SINGLE_ATTRIBUTE and steady:
+            field, every = ("colour", COLOUR_NAMES) if kind == "colour_seen" else ("kind", SHAPES)
+            # both colours of a shape recolouring near the window count as shown (whichever it has then)
+            somewhere = {pair[FIELDS.index(field)] for pair in maybe} | {
+                a[field] for a in actors if a["presence"][0] < around[1] and a["presence"][1] > around[0]
+            }
+            text = ("Which colour is shown in the video?" if kind == "colour_seen"
+                    else "What shape is shown in the video?")  # fmt: skip
+            absent = [w for w in every if w not in somewhere]
+            built = _options(rng.choice(steady)[field], absent, [], rng)
         elif kind == "never" and len(steady) >= 3 and never:
             shown = [f"the {a['colour']} {a['kind']}" for a in steady]
             answer = rng.choice(never)
@@ -129,15 +147,33 @@ def _hint(kind: str, question: str, answer: str) -> str:
         return f"The {question.split()[-1].rstrip('?')} in the video is {answer}."
     if kind == "kind":
         return f"The {question.split()[-2]} shape in the video is a {answer}."
+    if kind == "colour_seen":
+        return f"The colour shown in the video is {answer}."
+    if kind == "kind_seen":
+        return f"The shape shown in the video is a {answer}."
     return f"The video never shows {answer}."
 
 
-def write_presence(data: Path, out: Path, per_video: int = 12, seed: int = 0, hinted: float = 0.0) -> int:
+def write_presence(
+    data: Path,
+    out: Path,
+    per_video: int = 12,
+    seed: int = 0,
+    hinted: float = 0.0,
+    window: tuple[float, float] = WINDOW,
+    types: tuple[str, ...] = tuple(KIND_WEIGHTS),
+) -> int:
     """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder); returns the line count.
 
     A share ``hinted`` of the questions start with a sentence that states the answer in words ("The video shows
     the red circle. Which shape is shown in the video?"): on those the model learns to point from a named thing to
-    its option letter, which it then has to do from what it sees on the others."""
+    its option letter, which it then has to do from what it sees on the others. ``window``: the shortest and
+    longest window in seconds (multiples of 0.5); ``types``: the kinds of question asked (``KIND_WEIGHTS``'s
+    weights, ``SINGLE_ATTRIBUTE`` ones at the largest of them)."""
+    unknown = [t for t in types if t not in KIND_WEIGHTS and t not in SINGLE_ATTRIBUTE]
+    if unknown:
+        raise ValueError(f"unknown question types {unknown}: pick from {[*KIND_WEIGHTS, *SINGLE_ATTRIBUTE]}")
+    weights = {t: KIND_WEIGHTS.get(t, max(KIND_WEIGHTS.values())) for t in types}
     worlds = sorted((data / "worlds" / "train").glob("*.json"))
     if not worlds:
         raise FileNotFoundError(f"no saved worlds in {data / 'worlds' / 'train'}: run the data stage first")
@@ -150,11 +186,11 @@ def write_presence(data: Path, out: Path, per_video: int = 12, seed: int = 0, hi
             world, vid = saved["world"], saved["vid"]
             video = (data / "videos" / f"{vid}.mp4").resolve()
             for n in range(per_video):
-                length = STEP * rng.randint(int(WINDOW[0] / STEP), int(WINDOW[1] / STEP))
+                length = STEP * rng.randint(int(window[0] / STEP), int(window[1] / STEP))
                 if length > world["duration"]:
                     continue
                 start = STEP * rng.randint(0, int((world["duration"] - length) / STEP))
-                asked = window_questions(world, start, start + length, rng)
+                asked = window_questions(world, start, start + length, rng, weights)
                 if asked is None:
                     continue
                 record = {"id": f"{vid}#p{n}", "video": str(video), "duration": world["duration"],
@@ -180,13 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hinted", type=float, default=0.0, help="share of questions that state their answer"
     )
+    parser.add_argument("--window", type=float, nargs=2, default=WINDOW, metavar=("SHORTEST", "LONGEST"),
+                        help="window length in seconds (multiples of 0.5)")  # fmt: skip
+    parser.add_argument("--types", nargs="+", default=list(KIND_WEIGHTS),
+                        choices=[*KIND_WEIGHTS, *SINGLE_ATTRIBUTE], help="kinds of question asked")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    log.info(
-        "wrote %d questions to %s",
-        write_presence(args.data, args.out, args.per_video, args.seed, args.hinted),
-        args.out,
-    )
+    count = write_presence(args.data, args.out, args.per_video, args.seed, args.hinted, tuple(args.window),
+                           tuple(args.types))  # fmt: skip
+    log.info("wrote %d questions to %s", count, args.out)
     return 0
 
 

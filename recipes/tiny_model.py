@@ -227,6 +227,16 @@ def stage_embed(work: Path, target: Path = ASSET) -> Path:
     return target
 
 
+def _pointer_row(record: Path) -> list[str]:
+    """The pointer stage's line of the model card's training table (none when the stage has not run)."""
+    if not record.is_file():
+        return []
+    run = json.loads(record.read_text())
+    steps = f"{run['words_steps']} + {run['steps']}" if "steps" in run else f"{run['words_steps']} + ?"
+    return [f"| pointer | `recipes.pointer_warmup` (text only; words, then hinted questions) | {steps} | "
+            f"{run['batch_size']} | {run['learning_rate']} |"]  # fmt: skip
+
+
 def _parameter_count(folder: Path, pattern: str) -> int:
     total = 0
     for file in folder.glob(pattern):
@@ -296,7 +306,10 @@ def model_card(asset: Path, work: Path) -> str:
         "| stage | preset | steps | batch | learning rate |",
         "|---|---|---|---|---|",
     ]
-    for name in ("vision", "base", *ROLES):
+    for name in ("vision", "pointer", "base", *ROLES):
+        if name == "pointer":  # a recipe stage without a preset: its own record
+            lines += _pointer_row(work / "runs" / "tiny-pointer" / "pointer_warmup.json")
+            continue
         config = _read_yaml(work / "runs" / f"tiny-{name}" / "train_config.yaml")
         if not config:
             config = _read_yaml(REPO / "configs" / "train" / f"tiny_{name}.yaml")

@@ -90,6 +90,9 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     for role in ("grounder", "verifier", "planner"):
         (work / "runs" / f"tiny-{role}").symlink_to(runs[role].output_dir)
     (work / "timings.json").write_text(json.dumps({"base": 1800.0, "grounder": 1200.0}))
+    (work / "runs" / "tiny-pointer").mkdir()
+    pointer = {"words_steps": 714, "steps": 1500, "batch_size": 32, "learning_rate": 0.001}
+    (work / "runs" / "tiny-pointer" / "pointer_warmup.json").write_text(json.dumps(pointer))
     (work / "ablation").mkdir()
     report = {"settings": {"answerer": {"Acc": 41.5}, "full": {"R1@0.5": 33.3, "mIoU": 30.0, "Acc": 55.0}},
               "planner": {"valid_json": 100.0, "routing_accuracy": 87.5}}  # fmt: skip
@@ -110,6 +113,10 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     card = (asset / "README.md").read_text()
     assert "What it is not" in card and "5 shapes in 6 colours" in card
     assert "base 30 min, grounder 20 min" in card
+    assert (
+        "| pointer | `recipes.pointer_warmup` (text only; words, then hinted questions) | 714 + 1500 | 32 | 0.001 |"
+        in card
+    )
     assert "| full agent (+ planner) | - | 33.3 | - | 30.0 | 55.0 |" in card
     assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card
     params = sum(p.numel() for p in model.parameters())

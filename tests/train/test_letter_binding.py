@@ -2,6 +2,8 @@
 
 import json
 
+import torch
+
 from recipes.letter_binding import held_out, letter_only, run
 from recipes.pointer_warmup import WORDS
 from recipes.presence_questions import write_presence
@@ -28,13 +30,19 @@ def test_letter_training_on_clips_reports_hinted_and_unhinted_scores(tmp_path, s
     model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
     save_base_run(model, processor, tmp_path / "base")
     report = run(tmp_path / "base", presence / "train.jsonl", steps=2, batch_size=2, held_out_count=2,
-                 eval_every=1)  # fmt: skip
+                 eval_every=1, save=tmp_path / "bound")  # fmt: skip
     assert report["held_out"] == {"hinted": min(2, hinted), "unhinted": min(2, len(lines) - hinted)}
     assert [point["step"] for point in report["curve"]] == [1, 2]
     for point in [report["before"], *report["curve"]]:
         for name in ("hinted", "unhinted", "unhinted_blank"):
             assert 0.0 <= point[name]["accuracy"] <= 100.0 and point[name]["top_letter_share"] >= 50.0
     json.dumps(report)  # the report is plain JSON
+    # --save keeps the trained model as a base folder the next stage loads
+    from safetensors.torch import load_file
+
+    before, after = (load_file(tmp_path / f / "model.safetensors") for f in ("base", "bound"))
+    assert before.keys() == after.keys()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
 def test_letter_only_keeps_the_answer_letter_alone(tmp_path, synth_root):

@@ -117,3 +117,32 @@ def test_the_same_seed_writes_the_same_file_whatever_the_hash_seed(tmp_path):
         )  # fmt: skip
         written.append((out / "train.jsonl").read_text())
     assert len(set(written)) == 1 and written[0]
+
+
+def test_single_attribute_questions_have_one_option_anywhere_in_the_window():
+    rng = random.Random(3)
+    kinds = Counter()
+    for _ in range(300):
+        start = 0.5 * rng.randint(0, 56)
+        end = start + 0.5 * rng.randint(2, 4)  # 1-2 s windows
+        if end > WORLD["duration"]:
+            continue
+        asked = window_questions(WORLD, start, end, rng, {"colour_seen": 1.0, "kind_seen": 1.0})
+        if asked is None:
+            continue
+        kinds[asked["type"]] += 1
+        field = 0 if asked["type"] == "colour_seen" else 1
+        margin = 0.25 * (end - start) + 0.5
+        around = {pair[field] for pair in _seen(WORLD, start - margin, end + margin)}
+        inside = {pair[field] for pair in _seen(WORLD, start, end)}
+        options, answer = asked["options"], asked["options"]["ABCD".index(asked["answer"])]
+        assert len(set(options)) == 4 and answer in inside
+        assert [o for o in options if o in around] == [answer], (start, end, options)
+    assert set(kinds) == {"colour_seen", "kind_seen"}, kinds
+
+
+def test_unknown_question_types_are_refused(synth_root, tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown question types"):
+        write_presence(synth_root, tmp_path / "x", types=("colour_seen", "colours"))
