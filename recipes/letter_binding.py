@@ -35,18 +35,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def letter_only(item: dict, tokenizer) -> dict:
     """``item`` with its labels cut to the answer letter: the first supervised token that follows a "("."""
-    from videomind.data.collator import IGNORE_INDEX
+    from videomind.data.collator import IGNORE_INDEX, answer_letter_position
 
-    ids, labels = item["input_ids"], item["labels"]
-    positions = [
-        j
-        for j in range(1, len(ids))
-        if labels[j] != IGNORE_INDEX and tokenizer.decode([int(ids[j - 1])]).endswith("(")
-    ]
-    if not positions:
+    labels = item["labels"]
+    letter = answer_letter_position(item["input_ids"].tolist(), labels.tolist(), tokenizer)
+    if letter < 0:
         raise ValueError("no answer letter after the prefill: is this an mcq answering example?")
     kept = torch.full_like(labels, IGNORE_INDEX)
-    kept[positions[0]] = labels[positions[0]]
+    kept[letter] = labels[letter]
     return {**item, "labels": kept}
 
 

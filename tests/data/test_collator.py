@@ -141,3 +141,35 @@ def test_collator_cuts_long_text_but_never_video(tiny_processor, caplog):
     assert batch["input_ids"].shape[1] == vision_end + 5 and "cutting" in caplog.text
     with pytest.raises(DataError, match="video tokens"):
         Collator(proc, max_length=vision_end)([item])
+
+
+def test_answer_letter_weight_marks_the_letter_and_pads_with_ones(tiny_processor):
+    from dataclasses import replace
+
+    from videomind.data.conversations import ExampleSettings, answering_example
+
+    sample = Sample(id="q", source="t", video="v", duration=8.0, question="What colour is the star?",
+                    options=("red", "blue", "green", "white"), answer="C")  # fmt: skip
+    plain = answering_example(sample)
+    weighted = answering_example(sample, ExampleSettings(answer_letter_weight=5.0))
+    assert plain.letter_weight == 1.0 and weighted.letter_weight == 5.0
+    # only multiple-choice replies have a letter to weigh
+    free = replace(sample, options=(), answer="green")
+    assert answering_example(free, ExampleSettings(answer_letter_weight=5.0)).letter_weight == 1.0
+
+    assert "label_weights" not in encode_example(plain, frames(4), tiny_processor)
+    item = encode_example(weighted, frames(4), tiny_processor)
+    weights, labels = item["label_weights"], item["labels"]
+    (heavy,) = (weights != 1.0).nonzero().flatten().tolist()
+    assert weights[heavy] == 5.0 and tiny_processor.tokenizer.decode([int(labels[heavy])]) == "C"
+    assert labels[heavy - 1] != IGNORE_INDEX  # inside the reply ("Best Option: (C) Green")
+
+    other = encode_example(plain, frames(4), tiny_processor)
+    batch = Collator(tiny_processor)([other, item])
+    assert batch["label_weights"].shape == batch["labels"].shape
+    assert batch["label_weights"][0].eq(1.0).all()
+    assert batch["label_weights"][1].sum() == batch["labels"].shape[1] - 1 + 5.0
+
+    broken = replace(weighted, response="Green", letter_weight=5.0)  # no "(" before any supervised token
+    with pytest.raises(DataError, match="no answer letter"):
+        encode_example(broken, frames(4), tiny_processor)

@@ -68,3 +68,27 @@ def test_head_loss_of_a_mixed_batch_equals_the_grounding_rows_own(tiny):
     assert alone and mixed.keys() == alone.keys()
     for key in alone:
         assert torch.allclose(mixed[key], alone[key], atol=1e-5), key
+
+
+def test_label_weights_make_the_lm_loss_a_weighted_mean(tiny):
+    model, processor = tiny
+    model.eval()
+    batch = Collator(processor)([_text_only(processor), _text_only(processor)])
+    with torch.no_grad():
+        plain = model(**batch)["loss_lm"]
+        ones = model(**batch, label_weights=torch.ones(batch["labels"].shape))["loss_lm"]
+        # per-token losses, to weigh by hand
+        out = model.text_pass(batch["input_ids"], batch["attention_mask"], None, None)
+        targets = batch["labels"][:, 1:]
+        keep = targets != -100
+        each = torch.nn.functional.cross_entropy(
+            model.logits(out.hidden[:, :-1][keep]).float(), targets[keep], reduction="none"
+        )
+        weights = torch.ones(batch["labels"].shape)
+        first = keep[0].nonzero()[0, 0] + 1  # the first supervised label of row 0
+        weights[0, first] = 4.0
+        weighted = model(**batch, label_weights=weights)["loss_lm"]
+    assert torch.allclose(ones, plain)
+    kept = weights[:, 1:][keep]
+    assert torch.allclose(weighted, (each * kept).sum() / kept.sum(), atol=1e-6)
+    assert not torch.allclose(weighted, plain)

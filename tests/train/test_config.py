@@ -183,6 +183,7 @@ def test_unreadable_presets_are_one_line_errors(tmp_path, content, message):
         ("train.batch_size=0", "train.batch_size must be positive"),
         ("train.learning_rate=.nan", "train.learning_rate must be positive"),
         ("train.num_epochs=0", "train.num_epochs must be positive"),
+        ("data.answer_letter_weight=0", "data.answer_letter_weight must be positive"),
         ("train.weight_decay=-0.1", "must be >= 0"),
     ],
 )

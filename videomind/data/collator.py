@@ -52,6 +52,15 @@ def mask_labels(ids: Sequence[int], header_ids: Sequence[int]) -> list[int]:
     return [IGNORE_INDEX] * cut + list(ids[cut:])
 
 
+def answer_letter_position(ids: Sequence[int], labels: Sequence[int], tokenizer) -> int:
+    """The index of a multiple-choice reply's answer letter: the first supervised token after a "(" (the
+    reply is "Best Option: (B) Text"); -1 when there is none."""
+    for j in range(1, len(ids)):
+        if labels[j] != IGNORE_INDEX and tokenizer.decode([int(ids[j - 1])]).endswith("("):
+            return j
+    return -1
+
+
 def training_text(processor, example: RoleExample) -> str:
     """The rendered conversation the official dataset tokenises: template without generation prompt, stripped."""
     return processor.render(example.messages(), add_generation_prompt=False).strip()
@@ -85,6 +94,13 @@ def encode_example(
         "data_type": example.data_type,
     }
     item.update({k: batch[k] for k in VIDEO_EXTRA_KEYS if k in batch})
+    if example.letter_weight != 1.0:
+        letter = answer_letter_position(ids, labels, processor.tokenizer)
+        if letter < 0:
+            raise DataError(f"example {example.id} has a letter weight but no answer letter in its reply")
+        weights = torch.ones(len(ids))
+        weights[letter] = example.letter_weight
+        item["label_weights"] = weights
     if example.task == "grounding":
         duration = duration if duration is not None else example.duration
         if not duration:
@@ -112,6 +128,12 @@ class Collator:
         for i, (_, row_labels) in enumerate(rows):
             labels[i, : len(row_labels)] = torch.tensor(row_labels, dtype=torch.long)
         batch["labels"] = labels
+        if any("label_weights" in item for item in items):  # 1 wherever an item has none
+            weights = torch.ones(labels.shape)
+            for i, ((_, row_labels), item) in enumerate(zip(rows, items)):
+                if "label_weights" in item:
+                    weights[i, : len(row_labels)] = item["label_weights"][: len(row_labels)]
+            batch["label_weights"] = weights
         videos = [item for item in items if item.get("pixel_values_videos") is not None]
         if videos:
             batch["pixel_values_videos"] = torch.cat([item["pixel_values_videos"] for item in videos])

@@ -77,6 +77,8 @@ class RoleExample:
     ``window`` is the part of the video the role sees (None = the whole video); ``jitter`` > 0 asks the dataset to
     move the window's ends by up to that fraction of its length each time the example is read. ``spans`` are the
     grounder's targets, ``segment`` the verifier's candidate bounds relative to the window (ss, se).
+    ``letter_weight``: the weight of a multiple-choice answer's letter token in the language-model loss (the other
+    supervised tokens weigh 1).
     """
 
     id: str
@@ -92,6 +94,7 @@ class RoleExample:
     segment: tuple[float, float] | None = None
     data_type: str = "grounding"
     source: str = ""
+    letter_weight: float = 1.0
 
     def messages(self) -> list[dict[str, Any]]:
         """The conversation: one user turn [video, prompt] and the assistant target."""
@@ -109,6 +112,7 @@ class ExampleSettings:
         ANSWER_CROP_MIN_LEN  # seconds; match the inference crop of the target benchmark
     )
     answer_crop_jitter: float = ANSWER_CROP_JITTER
+    answer_letter_weight: float = 1.0  # > 1: the answer letter of ``mcq`` replies weighs more in the loss
 
     def budget(self, task: str) -> FrameBudget:
         return self.budgets.get(task, DEFAULT_BUDGETS[task])
@@ -196,7 +200,9 @@ def answering_example(sample: Sample, settings: ExampleSettings = ExampleSetting
     if settings.answer_crop and sample.spans and sample.duration:
         window = expand_span(_cover(sample.spans), sample.duration, settings.answer_crop_min_len)
         jitter = settings.answer_crop_jitter
-    return _base(sample, "answering", settings, prompt, response, window=window, jitter=jitter)
+    weight = settings.answer_letter_weight if settings.answer_style == "mcq" and sample.options else 1.0
+    return _base(sample, "answering", settings, prompt, response, window=window, jitter=jitter,
+                 letter_weight=weight)  # fmt: skip
 
 
 def _letter_of(sample: Sample) -> str:

@@ -397,19 +397,21 @@ class VideoMindModel(nn.Module):
         saliency: list | None = None,
         pos_clip: list | None = None,
         second_per_grid_ts: torch.Tensor | None = None,
+        label_weights: torch.Tensor | None = None,
         **_unused,
     ) -> dict[str, torch.Tensor]:
         """Training / scoring forward. Returns ``loss`` (LM + head), ``loss_lm`` and the head's weighted losses.
 
         Logits are computed only at supervised positions (the loss is identical to the full-vocabulary
-        cross-entropy over all positions, for a fraction of the memory).
+        cross-entropy over all positions, for a fraction of the memory). ``label_weights`` (same shape as
+        ``labels``): the LM loss is then the weighted mean over the supervised tokens.
         """
         out = self.text_pass(
             input_ids, attention_mask, pixel_values_videos, video_grid_thw, second_per_grid_ts
         )
         losses: dict[str, torch.Tensor] = {}
         if labels is not None:
-            losses["loss_lm"] = self._lm_loss(out.hidden, labels.to(out.hidden.device))
+            losses["loss_lm"] = self._lm_loss(out.hidden, labels.to(out.hidden.device), label_weights)
         if timestamps is not None and self.grounding_head is not None and labels is not None:
             losses.update(
                 self._head_loss(
@@ -420,13 +422,19 @@ class VideoMindModel(nn.Module):
             losses["loss"] = sum(losses.values())
         return losses
 
-    def _lm_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def _lm_loss(
+        self, hidden: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
         targets = labels[:, 1:]
         keep = targets != IGNORE_INDEX
         if not bool(keep.any()):
             return hidden.sum() * 0.0
         logits = self.logits(hidden[:, :-1][keep]).float()
-        return F.cross_entropy(logits, targets[keep].to(logits.device))
+        if weights is None:
+            return F.cross_entropy(logits, targets[keep].to(logits.device))
+        kept = weights[:, 1:].to(logits.device)[keep].float()
+        losses = F.cross_entropy(logits, targets[keep].to(logits.device), reduction="none")
+        return (losses * kept).sum() / kept.sum()
 
     def _head_loss(self, input_ids, labels, video_grid_thw, prenorm, timestamps, saliency, pos_clip):
         head = self.grounding_head

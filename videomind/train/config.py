@@ -109,6 +109,8 @@ class DataConfig:
     answer_crop: bool = False
     answer_crop_min_len: float = ANSWER_CROP_MIN_LEN  # the official crop wrapper's 16 s
     answer_crop_jitter: float = ANSWER_CROP_JITTER
+    # the answer letter's weight in the loss of multiple-choice replies (1 = every reply token alike, as officially)
+    answer_letter_weight: float = 1.0
     cache_mb: float = 0.0  # keep sampled clips in memory (per dataloader worker)
     video_backend: str = "auto"
 
@@ -116,7 +118,7 @@ class DataConfig:
         budgets = dict(DEFAULT_BUDGETS)
         budgets.update({task: b.budget() for task, b in self.budgets.items()})
         return ExampleSettings(budgets, self.answer_style, self.answer_crop, self.answer_crop_min_len,
-                               self.answer_crop_jitter)  # fmt: skip
+                               self.answer_crop_jitter, self.answer_letter_weight)  # fmt: skip
 
     def filter(self) -> SampleFilter:
         return SampleFilter(self.min_video_len, self.max_video_len, self.min_num_words, self.max_num_words)
@@ -176,6 +178,10 @@ class RunConfig:
             )
         if self.train.weight_decay < 0 or self.train.max_grad_norm < 0:
             raise UserInputError("train.weight_decay and train.max_grad_norm must be >= 0")
+        if not self.data.answer_letter_weight > 0:  # also catches NaN
+            raise UserInputError(
+                f"data.answer_letter_weight must be positive, got {self.data.answer_letter_weight}"
+            )
         for task in self.data.budgets:
             _one_of("data.budgets key", task, TASKS)
         if not self.train.output_dir:
