@@ -12,7 +12,9 @@ and the unhinted ones again with blank clips (``unhinted_blank``: every pixel at
 control for what the question and its options give away without looking.
 This isolates binding from everything else the base stage teaches (docs/TINY_MODEL.md): a base that stays at the
 text prior on the unhinted questions here will not answer from the video after the base stage either. Writes the
-report, and with ``--save DIR`` the trained model as a base folder (a curriculum stage: the next one starts there).
+report, and with ``--save DIR`` the trained model as a base folder (a curriculum stage: the next one starts there)
+with the report beside it; a run with ``--save`` keeps a checkpoint there at every evaluation, and the same command
+after a kill resumes from it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import torch.nn.functional as F
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT = "letter_binding_checkpoint.pt"  # in the --save folder, at every evaluation; removed at the end
+REPORT = "letter_binding.json"  # in the --save folder once the model there is final
 HELD_OUT_TAIL = 2000  # the held-out questions come from the file's last lines, never trained on
 REPO = Path(__file__).resolve().parents[1]
 
@@ -128,16 +132,26 @@ def run(
         scores["unhinted_blank"] = accuracy(model, score_items["unhinted"], collate, tokenizer, blank=True)
         return scores
 
-    started = time.perf_counter()
-    report = {"base": str(base), "presence": str(presence), "steps": steps, "batch_size": batch_size,
-              "learning_rate": learning_rate, "held_out": {k: len(v) for k, v in scored.items()},
-              "before": evaluate(), "curve": []}  # fmt: skip
-    log.info("before: %s", report["before"])
-    model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
-    hits: list[bool] = []
-    for step in range(1, steps + 1):
+    checkpoint = save / CHECKPOINT if save is not None else None
+    if checkpoint is not None and checkpoint.is_file():  # resume where the last evaluation left off
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        report, hits, done = state["report"], state["hits"], state["step"]
+        log.info("resuming %s at step %d", save, done)
+    else:
+        report = {"base": str(base), "presence": str(presence), "steps": steps, "batch_size": batch_size,
+                  "learning_rate": learning_rate, "held_out": {k: len(v) for k, v in scored.items()},
+                  "before": evaluate(), "curve": []}  # fmt: skip
+        hits, done = [], 0
+        log.info("before: %s", report["before"])
+    started = time.perf_counter() - (report["curve"][-1]["seconds"] if report["curve"] else 0)
+    model.train()
+    for step in range(done + 1, steps + 1):
         for group in optimizer.param_groups:  # 100 warm-up steps
             group["lr"] = learning_rate * min(1.0, step / 100)
         picked = rng.sample(trained, min(batch_size, len(trained)))
@@ -155,10 +169,20 @@ def run(
                      **evaluate(), "seconds": round(time.perf_counter() - started)}  # fmt: skip
             report["curve"].append(point)
             log.info("%s", point)
+            if checkpoint is not None and step < steps:
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                state = {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "hits": hits,
+                         "report": report}  # fmt: skip
+                torch.save(state, checkpoint.with_suffix(".tmp"))
+                checkpoint.with_suffix(".tmp").replace(checkpoint)
     if save is not None:
         from videomind.train.saving import save_base_run
 
         save_base_run(model, processor, save)
+        (save / REPORT).write_text(json.dumps(report, indent=1) + "\n")  # the stage's "finished" mark
+        if checkpoint.is_file():
+            checkpoint.unlink()
     return report
 
 

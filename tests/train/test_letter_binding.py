@@ -3,6 +3,7 @@
 import json
 
 import torch
+import torch.nn.functional as F
 
 from recipes.letter_binding import held_out, letter_only, run
 from recipes.pointer_warmup import WORDS
@@ -61,3 +62,41 @@ def test_letter_only_keeps_the_answer_letter_alone(tmp_path, synth_root):
     kept = (item["labels"] != IGNORE_INDEX).nonzero().flatten().tolist()
     assert len(kept) == 1
     assert processor.tokenizer.decode([int(item["labels"][kept[0]])]) == sample.answer
+
+
+def test_a_killed_binding_run_resumes_to_the_same_model(tmp_path, synth_root, monkeypatch):
+    import types
+
+    import pytest
+    from safetensors.torch import load_file
+
+    from recipes import letter_binding
+
+    presence = tmp_path / "presence"
+    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, tmp_path / "base")
+    kw = dict(steps=4, batch_size=2, held_out_count=1, eval_every=2)
+    whole = run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "whole", **kw)
+
+    calls = []
+
+    def cross_entropy(*args, **kwargs):  # the training loop's loss; dies in step 3
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return F.cross_entropy(*args, **kwargs)
+
+    monkeypatch.setattr(letter_binding, "F", types.SimpleNamespace(cross_entropy=cross_entropy))
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "cut", **kw)
+    assert (tmp_path / "cut" / letter_binding.CHECKPOINT).is_file()
+    assert not (tmp_path / "cut" / letter_binding.REPORT).exists()
+    monkeypatch.undo()
+    resumed = run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "cut", **kw)
+
+    assert not (tmp_path / "cut" / letter_binding.CHECKPOINT).exists()
+    assert json.loads((tmp_path / "cut" / letter_binding.REPORT).read_text())["curve"][-1]["step"] == 4
+    assert [p["step"] for p in resumed["curve"]] == [2, 4] and resumed["before"] == whole["before"]
+    a, b = (load_file(tmp_path / f / "model.safetensors") for f in ("whole", "cut"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
