@@ -75,9 +75,11 @@ def held_out(records: list[dict], count: int) -> dict[str, list[int]]:
 
 
 @torch.no_grad()
-def accuracy(model, items, collate, tokenizer, batch_size: int = 16, blank: bool = False) -> dict[str, float]:
+def accuracy(
+    model, items, collate, tokenizer, batch_size: int = 16, blank: bool = False, types: list[str] | None = None
+) -> dict:
     """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth; ``blank``: with
-    every clip's pixels at the normalisation mean."""
+    every clip's pixels at the normalisation mean; ``types`` (one per item): also the accuracy of each type."""
     from recipes.answerer_probe import letter_scores
 
     was_training = model.training
@@ -91,7 +93,13 @@ def accuracy(model, items, collate, tokenizer, batch_size: int = 16, blank: bool
         said += logits.argmax(-1).tolist()
         truth += target.tolist()
     model.train(was_training)
-    return letter_scores(said, truth)
+    scores: dict = letter_scores(said, truth)
+    if types is not None:
+        scores["by_type"] = {
+            kind: letter_scores(*zip(*[(s, t) for s, t, k in zip(said, truth, types) if k == kind]))["accuracy"]
+            for kind in sorted(set(types))
+        }
+    return scores
 
 
 def run(
@@ -127,9 +135,14 @@ def run(
     kept_out = {*scored["hinted"], *scored["unhinted"]}
     trained = [i for i in range(len(records)) if i not in kept_out]
 
+    types = {name: [records[i]["extra"].get("presence_type", "?") for i in ids] for name, ids in scored.items()}
+
     def evaluate() -> dict:
-        scores = {name: accuracy(model, items, collate, tokenizer) for name, items in score_items.items()}
-        scores["unhinted_blank"] = accuracy(model, score_items["unhinted"], collate, tokenizer, blank=True)
+        scores = {name: accuracy(model, items, collate, tokenizer, types=types[name])
+                  for name, items in score_items.items()}  # fmt: skip
+        scores["unhinted_blank"] = accuracy(
+            model, score_items["unhinted"], collate, tokenizer, blank=True, types=types["unhinted"]
+        )
         return scores
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)

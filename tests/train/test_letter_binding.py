@@ -37,6 +37,9 @@ def test_letter_training_on_clips_reports_hinted_and_unhinted_scores(tmp_path, s
     for point in [report["before"], *report["curve"]]:
         for name in ("hinted", "unhinted", "unhinted_blank"):
             assert 0.0 <= point[name]["accuracy"] <= 100.0 and point[name]["top_letter_share"] >= 50.0
+            kinds = point[name]["by_type"]
+            assert set(kinds) <= {"shown", "colour", "kind", "never"} and kinds
+            assert all(0.0 <= v <= 100.0 for v in kinds.values())
     json.dumps(report)  # the report is plain JSON
     # --save keeps the trained model as a base folder the next stage loads
     from safetensors.torch import load_file
