@@ -76,7 +76,13 @@ def held_out(records: list[dict], count: int) -> dict[str, list[int]]:
 
 @torch.no_grad()
 def accuracy(
-    model, items, collate, tokenizer, batch_size: int = 16, blank: bool = False, types: list[str] | None = None
+    model,
+    items,
+    collate,
+    tokenizer,
+    batch_size: int = 16,
+    blank: bool = False,
+    types: list[str] | None = None,
 ) -> dict:
     """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth; ``blank``: with
     every clip's pixels at the normalisation mean; ``types`` (one per item): also the accuracy of each type."""
@@ -95,10 +101,10 @@ def accuracy(
     model.train(was_training)
     scores: dict = letter_scores(said, truth)
     if types is not None:
-        scores["by_type"] = {
-            kind: letter_scores(*zip(*[(s, t) for s, t, k in zip(said, truth, types) if k == kind]))["accuracy"]
-            for kind in sorted(set(types))
-        }
+        by_type: dict[str, list[bool]] = {}
+        for s, t, kind in zip(said, truth, types):
+            by_type.setdefault(kind, []).append(s == t)
+        scores["by_type"] = {kind: round(100 * sum(v) / len(v), 1) for kind, v in sorted(by_type.items())}
     return scores
 
 
@@ -135,7 +141,9 @@ def run(
     kept_out = {*scored["hinted"], *scored["unhinted"]}
     trained = [i for i in range(len(records)) if i not in kept_out]
 
-    types = {name: [records[i]["extra"].get("presence_type", "?") for i in ids] for name, ids in scored.items()}
+    types = {
+        name: [records[i]["extra"].get("presence_type", "?") for i in ids] for name, ids in scored.items()
+    }
 
     def evaluate() -> dict:
         scores = {name: accuracy(model, items, collate, tokenizer, types=types[name])
