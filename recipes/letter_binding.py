@@ -140,6 +140,8 @@ def run(
     score_items = {name: [dataset[i] for i in indices] for name, indices in scored.items()}
     kept_out = {*scored["hinted"], *scored["unhinted"]}
     trained = [i for i in range(len(records)) if i not in kept_out]
+    if not trained:
+        raise ValueError(f"{presence}: all {len(records)} questions are held out; lower --held-out")
 
     types = {
         name: [records[i]["extra"].get("presence_type", "?") for i in ids] for name, ids in scored.items()

@@ -103,3 +103,28 @@ def test_a_killed_binding_run_resumes_to_the_same_model(tmp_path, synth_root, mo
     assert [p["step"] for p in resumed["curve"]] == [2, 4] and resumed["before"] == whole["before"]
     a, b = (load_file(tmp_path / f / "model.safetensors") for f in ("whole", "cut"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_done(
+    tmp_path, synth_root, monkeypatch
+):
+    from recipes import tiny_model
+
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "synthetic").symlink_to(synth_root)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, work / "runs" / "tiny-pointer")
+    monkeypatch.setattr(tiny_model, "GLANCE_TRAINING", (2, 2, 5e-4))
+    monkeypatch.setattr(tiny_model, "GLANCE_HELD_OUT", 2)
+    tiny_model.stage_glance(work)
+    questions = [
+        json.loads(line) for line in (work / "data" / "glance" / "train.jsonl").read_text().splitlines()
+    ]
+    assert questions and {q["extra"]["presence_type"] for q in questions} <= {"colour_seen", "kind_seen"}
+    report = json.loads((work / "runs" / "tiny-glance" / "letter_binding.json").read_text())
+    assert report["base"] == "runs/tiny-pointer" and report["curve"][-1]["step"] == 2
+    assert (work / "runs" / "tiny-glance" / "model.safetensors").is_file()
+    stamp = (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns
+    tiny_model.stage_glance(work)  # finished: nothing is trained again
+    assert (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns == stamp
