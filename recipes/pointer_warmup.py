@@ -18,8 +18,13 @@ shows the blue square. Which shape is shown in the video?" over "the blue square
 whose options differ in one word of several. Given a base folder, its language model is trained and the folder
 written to ``--out`` with ``pointer_warmup.json`` (the accuracy curve and held-out accuracies: fresh "which
 option" questions, and the last 400 hinted questions, kept out of training). With ``--fresh <preset>`` a new
-model is built from the preset's ``model.tiny`` (``--initializer-range`` overrides its init) and only the
-report is written: the check that the preset's init can learn the pointer at all.
+model is built from the preset's ``model.tiny`` (``--initializer-range`` overrides its init): the check that the
+preset's init can learn the pointer at all (the report, and the model too with ``--out``).
+
+``--phrase-share F``: in the ``--steps`` after the words phase, a share F of the questions that are not hinted
+ones name a two-word option: "Which option is the blue square?" over "the blue square", "the blue star", "the red
+square", ... (options that share one word with the answer first), the match the pair-option presence questions
+need; held out as ``phrases``.
 """
 
 from __future__ import annotations
@@ -56,18 +61,36 @@ def hinted_questions(presence: Path) -> list[tuple[str, list[str], int]]:
     return questions
 
 
+def phrase_question(rng: random.Random) -> tuple[str, list[str], int]:
+    """ "Which option is the blue square?" over four "the <colour> <shape>" options, those sharing a word with the
+    answer first: (question, options, answer index)."""
+    colour, kind = rng.choice(COLOUR_NAMES), rng.choice(SHAPES)
+    near = [(c, kind) for c in COLOUR_NAMES if c != colour] + [(colour, k) for k in SHAPES if k != kind]
+    options = [(colour, kind), *rng.sample(near, len(LETTERS) - 1)]
+    rng.shuffle(options)
+    answer = options.index((colour, kind))
+    return f"Which option is the {colour} {kind}?", [f"the {c} {k}" for c, k in options], answer
+
+
 def pointer_question(
-    processor, rng: random.Random, hinted: Sequence[tuple[str, list[str], int]] = (), share: float = 0.5
+    processor,
+    rng: random.Random,
+    hinted: Sequence[tuple[str, list[str], int]] = (),
+    share: float = 0.5,
+    phrase_share: float = 0.0,
 ) -> tuple[list[int], int]:
     """One question's prompt ids (ending at the prefill) and the id of its answer letter.
 
     Without ``hinted``: "Which option is Yellow?" over four of the world's words. With it, a ``share`` of the
     questions are drawn from it instead (the base stage's hinted questions, their video left out: "The video
-    shows the blue square. Which shape is shown in the video?" over phrases that differ in one word)."""
+    shows the blue square. Which shape is shown in the video?" over phrases that differ in one word). A
+    ``phrase_share`` of the others are ``phrase_question``s."""
     from videomind import prompts
 
     if hinted and share > 0 and rng.random() < share:  # no draw without hinted questions: same words stream
         question, options, answer = hinted[rng.randrange(len(hinted))]
+    elif phrase_share > 0 and rng.random() < phrase_share:  # no draw without phrases: same words stream
+        question, options, answer = phrase_question(rng)
     else:
         options = rng.sample(WORDS, len(LETTERS))
         answer = rng.randrange(len(LETTERS))
@@ -100,6 +123,7 @@ def train_pointer(
     hinted=(),
     words_first: int = 0,
     words_gate: float = 95.0,
+    phrase_share: float = 0.0,
 ) -> tuple[list[tuple[int, float]], int]:
     """Train ``model``'s language model on pointer questions: ``([(step, accuracy over the last 100 steps)],
     steps of the words phase)``. The words phase asks "Which option is X?" only, until the accuracy over its last
@@ -115,8 +139,8 @@ def train_pointer(
     step = 0
     while step < words_steps + steps:
         step += 1
-        share = 0.0 if step <= words_steps else 0.5
-        batch = [pointer_question(processor, rng, hinted, share) for _ in range(batch_size)]
+        share, phrases = (0.0, 0.0) if step <= words_steps else (0.5, phrase_share)
+        batch = [pointer_question(processor, rng, hinted, share, phrases) for _ in range(batch_size)]
         target = torch.tensor([letter for _, letter in batch])
         for group in optimizer.param_groups:  # 100 warm-up steps
             group["lr"] = learning_rate * min(1.0, step / 100)
@@ -140,12 +164,14 @@ def train_pointer(
 
 
 @torch.no_grad()
-def pointer_accuracy(model, processor, questions: int = 400, seed: int = HELD_OUT_SEED, hinted=()) -> dict:
+def pointer_accuracy(
+    model, processor, questions: int = 400, seed: int = HELD_OUT_SEED, hinted=(), phrases: bool = False
+) -> dict:
     """Accuracy (%) and the share (%) of the most frequent answer letter on "Which option is X?" questions, or, given
-    ``hinted``, on those."""
+    ``hinted``, on those, or with ``phrases`` on two-word ones."""
     rng = random.Random(seed)
     share = 1.0 if hinted else 0.0
-    batch = [pointer_question(processor, rng, hinted, share) for _ in range(questions)]
+    batch = [pointer_question(processor, rng, hinted, share, float(phrases)) for _ in range(questions)]
     from recipes.answerer_probe import letter_scores
 
     said = []
@@ -185,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         default=95.0,
         help="the words phase ends at this accuracy (%%, last 100 steps)",
     )
+    parser.add_argument(
+        "--phrase-share",
+        type=float,
+        default=0.0,
+        help="after the words phase, this share of the non-hinted questions name a two-word option",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -215,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     hinted = hinted[:-HELD_OUT_HINTED]
 
     def held_out() -> dict:
-        scores = {"words": pointer_accuracy(model, processor)}
+        scores = {"words": pointer_accuracy(model, processor),
+                  "phrases": pointer_accuracy(model, processor, phrases=True)}  # fmt: skip
         if held_out_hinted:
             scores["hinted"] = pointer_accuracy(
                 model, processor, len(held_out_hinted), hinted=held_out_hinted
@@ -235,10 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         hinted,
         args.words_first,
         args.words_gate,
+        args.phrase_share,
     )
     report = {**source, "presence": str(args.presence) if args.presence else None,
               "words_first": args.words_first, "words_gate": args.words_gate, "words_steps": words_steps,
-              "steps": args.steps,
+              "steps": args.steps, "phrase_share": args.phrase_share,
               "learning_rate": args.learning_rate, "batch_size": args.batch_size, "seed": args.seed,
               "held_out_before": before, "held_out": held_out(), "seconds": round(time.perf_counter() - started),
               "accuracy_curve": curve}  # fmt: skip

@@ -10,6 +10,7 @@ from recipes.pointer_warmup import (
     WORDS,
     hinted_questions,
     main,
+    phrase_question,
     pointer_accuracy,
     pointer_question,
     train_pointer,
@@ -51,6 +52,26 @@ def _presence_file(path):
     return path
 
 
+def test_phrase_questions_name_one_of_four_two_word_options_that_share_words():
+    rng = random.Random(5)
+    for _ in range(50):
+        question, options, answer = phrase_question(rng)
+        named = question.removeprefix("Which option is ").removesuffix("?")
+        assert options[answer] == named and len(set(options)) == 4
+        colour, kind = named.split()[1:]
+        for other in options:  # every wrong option shares the colour or the kind with the answer
+            assert other == named or (other.split()[1] == colour) != (other.split()[2] == kind)
+    _, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    asked = [pointer_question(processor, rng, phrase_share=0.5) for _ in range(60)]
+    phrases = sum("Which option is the " in processor.tokenizer.decode(ids) for ids, _ in asked)
+    assert 15 < phrases < 45
+    # without phrases the words stream is drawn exactly as before
+    plain, again = random.Random(1), random.Random(1)
+    assert [pointer_question(processor, plain) for _ in range(5)] == [
+        pointer_question(processor, again, phrase_share=0.0) for _ in range(5)
+    ]
+
+
 def test_hinted_presence_questions_are_asked_as_text(tmp_path):
     hinted = hinted_questions(_presence_file(tmp_path / "train.jsonl"))
     assert [answer for _, _, answer in hinted] == [2, 1]  # the unhinted question is left out
@@ -77,7 +98,7 @@ def test_the_stage_trains_a_base_folder_and_writes_a_loadable_one(tmp_path):
                  "--batch-size", "4", "--log-every", "1", "--presence", str(presence)]) == 0  # fmt: skip
     report = json.loads((tmp_path / "pointer" / "pointer_warmup.json").read_text())
     assert [step for step, _ in report["accuracy_curve"]] == [1, 2, 3]
-    assert set(report["held_out"]) == {"words", "hinted"}  # too few hinted questions: all are held out
+    assert set(report["held_out"]) == {"words", "phrases", "hinted"}  # too few hinted questions: all held out
     assert 0.0 <= report["held_out"]["words"]["accuracy"] <= 100.0
     trained, _ = load_model(tmp_path / "pointer", device="cpu", dtype="float32")
     after = dict(trained.base.named_parameters())
