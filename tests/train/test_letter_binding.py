@@ -115,15 +115,20 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
     (work / "data" / "synthetic").symlink_to(synth_root)
     model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
     save_base_run(model, processor, work / "runs" / "tiny-pointer")
-    monkeypatch.setattr(tiny_model, "GLANCE_TRAINING", (2, 2, 5e-4))
+    phases = (("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2), ("glance", ("kind_seen",), 1, 12, 3))
+    monkeypatch.setattr(tiny_model, "GLANCE_PHASES", phases)
+    monkeypatch.setattr(tiny_model, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
     monkeypatch.setattr(tiny_model, "GLANCE_HELD_OUT", 2)
     tiny_model.stage_glance(work)
-    questions = [
-        json.loads(line) for line in (work / "data" / "glance" / "train.jsonl").read_text().splitlines()
-    ]
-    assert questions and {q["extra"]["presence_type"] for q in questions} <= {"colour_seen", "kind_seen"}
-    report = json.loads((work / "runs" / "tiny-glance" / "letter_binding.json").read_text())
-    assert report["base"] == "runs/tiny-pointer" and report["curve"][-1]["step"] == 2
+    reports = {}
+    for name, types, _, _, steps in phases:
+        lines = (work / "data" / name / "train.jsonl").read_text().splitlines()
+        assert lines and {json.loads(line)["extra"]["presence_type"] for line in lines} <= set(types)
+        reports[name] = json.loads((work / "runs" / f"tiny-{name}" / "letter_binding.json").read_text())
+        assert reports[name]["curve"][-1]["step"] == steps
+    # each phase starts from the one before
+    assert reports["glance-mixed"]["base"] == "runs/tiny-pointer"
+    assert reports["glance"]["base"] == "runs/tiny-glance-mixed"
     assert (work / "runs" / "tiny-glance" / "model.safetensors").is_file()
     stamp = (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns
     tiny_model.stage_glance(work)  # finished: nothing is trained again
