@@ -16,7 +16,8 @@ ones on 4-8 second windows of the training videos, computed from the worlds the 
 - ``colour_seen`` / ``kind_seen`` (single-attribute, not in the default mix): "Which colour is shown in the
   video?" over four colour words / "What shape is shown in the video?" over four kind words, the three wrong ones
   nowhere in the window: one visual feature matched against one option word, no binding of a colour to a shape
-  (the first step of a curriculum; ``--types`` picks the kinds of question, ``--window`` their length).
+  (the first step of a curriculum; ``--types`` picks the kinds of question, "kind_seen:2" weighing one twice as
+  much, ``--window`` their length).
 
 Shapes that change colour inside a window are never asked about. The windows are training data only: the test
 split and the ``medium`` preset are untouched. Output: ``<out>/train.jsonl`` (docs/DATA.md, ``custom``), one line
@@ -29,6 +30,7 @@ import argparse
 import json
 import logging
 import random
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES
@@ -161,7 +163,7 @@ def write_presence(
     seed: int = 0,
     hinted: float = 0.0,
     window: tuple[float, float] = WINDOW,
-    types: tuple[str, ...] = tuple(KIND_WEIGHTS),
+    types: Sequence[str] | Mapping[str, float] = tuple(KIND_WEIGHTS),
 ) -> int:
     """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder); returns the line count.
 
@@ -169,11 +171,16 @@ def write_presence(
     the red circle. Which shape is shown in the video?"): on those the model learns to point from a named thing to
     its option letter, which it then has to do from what it sees on the others. ``window``: the shortest and
     longest window in seconds (multiples of 0.5); ``types``: the kinds of question asked (``KIND_WEIGHTS``'s
-    weights, ``SINGLE_ATTRIBUTE`` ones at the largest of them)."""
+    weights, ``SINGLE_ATTRIBUTE`` ones at the largest of them), or a mapping of them to their weights."""
     unknown = [t for t in types if t not in KIND_WEIGHTS and t not in SINGLE_ATTRIBUTE]
     if unknown:
         raise ValueError(f"unknown question types {unknown}: pick from {[*KIND_WEIGHTS, *SINGLE_ATTRIBUTE]}")
-    weights = {t: KIND_WEIGHTS.get(t, max(KIND_WEIGHTS.values())) for t in types}
+    if isinstance(types, Mapping):
+        weights = dict(types)
+        if not all(w > 0 for w in weights.values()):
+            raise ValueError(f"question type weights must be positive, got {weights}")
+    else:
+        weights = {t: KIND_WEIGHTS.get(t, max(KIND_WEIGHTS.values())) for t in types}
     worlds = sorted((data / "worlds" / "train").glob("*.json"))
     if not worlds:
         raise FileNotFoundError(f"no saved worlds in {data / 'worlds' / 'train'}: run the data stage first")
@@ -205,6 +212,17 @@ def write_presence(
     return lines
 
 
+def _type_weight(text: str) -> tuple[str, float] | str:
+    """A ``--types`` value: "kind_seen" or "kind_seen:2"."""
+    name, _, weight = text.partition(":")
+    if name not in KIND_WEIGHTS and name not in SINGLE_ATTRIBUTE:
+        raise argparse.ArgumentTypeError(f"unknown question type {name!r}")
+    try:
+        return (name, float(weight)) if weight else name
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the weight after ':' must be a number") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,12 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--window", type=float, nargs=2, default=WINDOW, metavar=("SHORTEST", "LONGEST"),
                         help="window length in seconds (multiples of 0.5)")  # fmt: skip
-    parser.add_argument("--types", nargs="+", default=list(KIND_WEIGHTS),
-                        choices=[*KIND_WEIGHTS, *SINGLE_ATTRIBUTE], help="kinds of question asked")  # fmt: skip
+    parser.add_argument("--types", nargs="+", default=list(KIND_WEIGHTS), type=_type_weight,
+                        help=f"kinds of question asked, from {[*KIND_WEIGHTS, *SINGLE_ATTRIBUTE]}; "
+                             "NAME:WEIGHT to weigh them")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    count = write_presence(args.data, args.out, args.per_video, args.seed, args.hinted, tuple(args.window),
-                           tuple(args.types))  # fmt: skip
+    named = [t if isinstance(t, tuple) else (t, None) for t in args.types]
+    types = ({name: (1.0 if weight is None else weight) for name, weight in named}
+             if any(weight is not None for _, weight in named) else [name for name, _ in named])  # fmt: skip
+    count = write_presence(
+        args.data, args.out, args.per_video, args.seed, args.hinted, tuple(args.window), types
+    )
     log.info("wrote %d questions to %s", count, args.out)
     return 0
 

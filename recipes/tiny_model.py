@@ -142,8 +142,8 @@ def stage_pointer(work: Path) -> None:
 def stage_glance(work: Path) -> None:
     """Single-attribute questions on 4-8 s windows (one colour or one shape word among four, the wrong three nowhere
     near the window; loss on the letter alone) on the pointer's model: the stage where the tiny model starts to
-    answer from what it sees. Two phases (``GLANCE_PHASES``): colours and shapes, then shapes alone, each written to
-    its own folder (the last is ``runs/tiny-glance``) and skipped once finished."""
+    answer from what it sees. Two phases (``GLANCE_PHASES``): colours and shapes, then the same with shapes weighed
+    three times, each written to its own folder (the last is ``runs/tiny-glance``) and skipped once finished."""
     from recipes.presence_questions import write_presence
 
     start = "runs/tiny-pointer"
@@ -176,13 +176,15 @@ POINTER_STEPS = (3000, 3000)
 POINTER_PHRASE_SHARE = 0.5
 PRESENCE_PER_VIDEO = 20  # 6000 videos -> ~93,000 questions
 PRESENCE_HINTED = 0.5  # share of them that state their answer in words
-# (name, question types, seed, questions per video, steps), run in turn from the pointer's model. Colours and shapes
-# (46,573 questions): held-out unhinted 64.3 / 74.7 / 79.7 % at steps 1500 / 2000 / 3000 (blank clips 32.3 / 14.7 /
-# 25.0 %), colours 99.0 % but shapes 43.3 %, 1923 s on one core; then shapes alone (20,036 questions): 41.3 ->
-# 71.3 -> 93.0 % after 500 / 1000 steps (blank clips 21.3 / 22.3 %), on 2026-12-06.
+# (name, question types (or types -> weights), seed, questions per video, steps), run in turn from the pointer's
+# model. Colours and shapes (46,573 questions): held-out unhinted 64.3 / 74.7 / 79.7 % at steps 1500 / 2000 / 3000
+# (blank clips 32.3 / 14.7 / 25.0 %), colours 99.0 % but shapes 43.3 %, 1923 s on one core. Then shapes alone
+# (20,036 questions) took shapes to 93.0 % in 1000 steps but colours down to 37.8 %: so the second phase keeps
+# colours and weighs shapes three times (55 % of its questions; measured as the first phase's questions plus the
+# shapes-only ones, 56 % shapes, on 2026-12-06: docs/TINY_MODEL.md).
 GLANCE_PHASES = (
     ("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 3000),
-    ("glance", ("kind_seen",), 1, 8, 1000),
+    ("glance", {"colour_seen": 1.0, "kind_seen": 3.0}, 1, 12, 1000),
 )
 GLANCE_BATCH_AND_RATE = (8, 5e-4)
 GLANCE_HELD_OUT = 300  # hinted and unhinted questions each, scored every 500 steps and never trained on

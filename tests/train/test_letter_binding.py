@@ -115,7 +115,10 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
     (work / "data" / "synthetic").symlink_to(synth_root)
     model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
     save_base_run(model, processor, work / "runs" / "tiny-pointer")
-    phases = (("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2), ("glance", ("kind_seen",), 1, 12, 3))
+    phases = (
+        ("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2),
+        ("glance", {"colour_seen": 1.0, "kind_seen": 2.0}, 1, 12, 3),
+    )
     monkeypatch.setattr(tiny_model, "GLANCE_PHASES", phases)
     monkeypatch.setattr(tiny_model, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
     monkeypatch.setattr(tiny_model, "GLANCE_HELD_OUT", 2)

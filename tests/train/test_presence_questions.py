@@ -146,3 +146,31 @@ def test_unknown_question_types_are_refused(synth_root, tmp_path):
 
     with pytest.raises(ValueError, match="unknown question types"):
         write_presence(synth_root, tmp_path / "x", types=("colour_seen", "colours"))
+
+
+def test_type_weights_on_the_command_line_shift_the_mix(tmp_path):
+    import pytest
+
+    from recipes.presence_questions import main
+
+    worlds = tmp_path / "synthetic" / "worlds" / "train"
+    worlds.mkdir(parents=True)
+    (worlds / "train_000000.json").write_text(json.dumps({"vid": "train_000000", "world": WORLD}))
+    shares = {}
+    mixes = {"colours": ["colour_seen:50", "kind_seen"], "equal": ["colour_seen", "kind_seen"],
+             "kinds": ["colour_seen", "kind_seen:50"]}  # fmt: skip
+    for name, types in mixes.items():
+        out = tmp_path / name
+        assert main([str(tmp_path / "synthetic"), str(out), "--per-video", "400", "--window", "1", "2",
+                     "--types", *types]) == 0  # fmt: skip
+        lines = (out / "train.jsonl").read_text().splitlines()
+        kinds = Counter(json.loads(line)["extra"]["presence_type"] for line in lines)
+        assert set(kinds) == {"colour_seen", "kind_seen"}
+        shares[name] = kinds["kind_seen"] / sum(kinds.values())
+    # (in this world a shape question fits fewer windows than a colour one, so even "kinds" stays below half)
+    assert shares["colours"] + 0.03 < shares["equal"] < shares["kinds"] - 0.03, shares
+    with pytest.raises(SystemExit) as raised:
+        main([str(tmp_path / "synthetic"), str(tmp_path / "x"), "--types", "kind_seen:many"])
+    assert raised.value.code == 2
+    with pytest.raises(ValueError, match="positive"):
+        write_presence(tmp_path / "synthetic", tmp_path / "y", types={"kind_seen": 0.0})
