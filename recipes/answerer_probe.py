@@ -92,14 +92,20 @@ def letter_scores(said: Sequence, truth: Sequence) -> dict[str, float]:
     }
 
 
-def summary(rows: list[tuple[str, str, str | None]]) -> dict:
+def accuracy_by_type(said: Sequence, truth: Sequence, types: Sequence[str]) -> dict[str, float]:
+    """Accuracy (%) of the answers ``said`` against ``truth`` for each question type in ``types`` (one per answer)."""
     per_type: dict[str, list[bool]] = defaultdict(list)
-    for kind, truth, said in rows:
-        per_type[kind].append(said == truth)
+    for s, t, kind in zip(said, truth, types):
+        per_type[kind].append(s == t)
+    return {k: round(100 * sum(v) / len(v), 1) for k, v in sorted(per_type.items())}
+
+
+def summary(rows: list[tuple[str, str, str | None]]) -> dict:
+    kinds, truth, said = ([row[i] for row in rows] for i in range(3))
     return {
-        **letter_scores([said for _, _, said in rows], [truth for _, truth, _ in rows]),
+        **letter_scores(said, truth),
         "questions": len(rows),
-        "per_type": {k: round(100 * sum(v) / len(v), 1) for k, v in sorted(per_type.items())},
+        "per_type": accuracy_by_type(said, truth, kinds),
     }
 
 

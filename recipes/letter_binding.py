@@ -86,7 +86,7 @@ def accuracy(
 ) -> dict:
     """Greedy answer letter (over the whole vocabulary, as the agent decodes) against the truth; ``blank``: with
     every clip's pixels at the normalisation mean; ``types`` (one per item): also the accuracy of each type."""
-    from recipes.answerer_probe import letter_scores
+    from recipes.answerer_probe import accuracy_by_type, letter_scores
 
     was_training = model.training
     model.eval()
@@ -101,10 +101,7 @@ def accuracy(
     model.train(was_training)
     scores: dict = letter_scores(said, truth)
     if types is not None:
-        by_type: dict[str, list[bool]] = {}
-        for s, t, kind in zip(said, truth, types):
-            by_type.setdefault(kind, []).append(s == t)
-        scores["by_type"] = {kind: round(100 * sum(v) / len(v), 1) for kind, v in sorted(by_type.items())}
+        scores["by_type"] = accuracy_by_type(said, truth, types)
     return scores
 
 
