@@ -7,6 +7,7 @@ from videomind.model import build_tiny_model
 from videomind.model.tiny import TinyShape
 from videomind.train.vision_warmup import (
     CLASSES,
+    LABELS,
     WORDS,
     WordProbe,
     _tokens,
@@ -18,11 +19,17 @@ from videomind.train.vision_warmup import (
 )
 
 
-def test_labels_of_reads_colour_shape_pairs_and_ignores_the_rest():
-    target = labels_of("red circle moving up, blue square, nothing")
-    assert target.sum() == 2
-    assert target[CLASSES.index("red circle")] == 1 and target[CLASSES.index("blue square")] == 1
+def test_labels_of_reads_colour_shape_pairs_and_what_they_do():
+    target = labels_of("red circle moving up, blue square grown bigger, nothing")
+    on = {LABELS[i] for i in target.nonzero().flatten().tolist()}
+    assert on == {"red circle", "red circle moving up", "blue square", "blue square grown bigger"}
+    assert LABELS[: len(CLASSES)] == CLASSES
     assert labels_of("nothing").sum() == 0
+
+
+def test_a_recoloured_shape_is_labelled_with_the_colour_it_shows():
+    target = labels_of("purple diamond turned yellow, green star")
+    assert {LABELS[i] for i in target.nonzero().flatten().tolist()} == {"yellow diamond", "green star"}
 
 
 def test_probe_training_fits_a_few_clips():
@@ -31,12 +38,15 @@ def test_probe_training_fits_a_few_clips():
     # four distinct "clips" of two 56x56 frames, each a flat colour: separable by the probe
     colours = torch.tensor([[255, 0, 0], [0, 0, 255], [0, 255, 0], [255, 255, 0]], dtype=torch.float32)
     clips = [processor.patchify(c.view(1, 3, 1, 1).expand(2, 3, 56, 56).clone()) for c in colours]
-    labels = torch.zeros(4, len(CLASSES))
+    labels = torch.zeros(4, len(LABELS))
     for i in range(4):
         labels[i, i] = 1.0
+    labels[1, len(CLASSES)] = 1.0  # one clip's shape is also doing something
     curve, probe = train_vision(model, clips, labels, steps=60, batch=4, lr=1e-2)
     assert sum(curve[-5:]) / 5 < 0.5 * sum(curve[:5]) / 5
-    assert probe_accuracy(model, probe, clips, labels)["recall"] == 100.0
+    scores = probe_accuracy(model, probe, clips, labels)
+    assert scores["recall"] == 100.0 and scores["exact_set"] == 100.0
+    assert scores["activities"] == {"recall": 100.0, "precision": 100.0}
 
 
 def test_word_labels_are_the_colours_and_shapes_of_the_pairs():
