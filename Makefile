@@ -45,10 +45,10 @@ format: setup
 	$(BIN)/ruff format videomind tests recipes scripts
 	$(BIN)/ruff check --fix videomind tests recipes scripts
 
-# The embedded tiny model: synthetic data, vision warm-up, presence questions, base, the three roles, combine, embed
-# (stages resume; times in runs/tiny-recipe/timings.json), then the measurement reported in docs/TINY_MODEL.md (the
-# ablation's settings in two processes, one core each, into one report; the answerer probe with its blind control),
-# and the model card again with the results.
+# The embedded tiny model: synthetic data, presence questions, vision warm-up beside the pointer, glance, base, the
+# three roles, combine, embed (stages resume; times in runs/tiny-recipe/timings.json), then the measurement reported
+# in docs/TINY_MODEL.md (the ablation's settings in two processes, one core each, into one report; the answerer
+# probe with its blind control), and the model card again with the results.
 TINY_WORK := runs/tiny-recipe
 ABLATE := $(BIN)/videomind eval ablate --data-root $(TINY_WORK)/data --out $(TINY_WORK)/ablation --grounding 200 --mcq 200 --qa 60
 tiny-model: setup

@@ -4,14 +4,15 @@ Stages (each can be run alone with ``--stages``; finished stages are skipped whe
 training stage cut off resumes from its last checkpoint):
 
 1. ``data``: ``videomind synth make`` — 6000 training and 200 test videos of the "medium" world;
-2. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips of 1000
-   training videos (configs/train/tiny_vision.yaml, ``recipes.vision_warmup``);
-3. ``presence``: short-clip multiple-choice questions about what is on screen (``recipes.presence_questions``,
+2. ``presence``: short-clip multiple-choice questions about what is on screen (``recipes.presence_questions``,
    half of them stating their answer in words), written as a ``custom`` data source;
-4. ``pointer``: the warmed-up model's language model taught, text only, to name the letter of the option a
-   question names, in the answerer's prompt: "Which option is X?" first, then the hinted presence questions
-   without their video too (``recipes.pointer_warmup``); without it, training on questions with their video never
-   learnt even the hinted ones (docs/TINY_MODEL.md);
+3. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips of 1000
+   training videos (configs/train/tiny_vision.yaml, ``recipes.vision_warmup``);
+4. ``pointer``: the language model taught, text only, to name the letter of the option a question names, in the
+   answerer's prompt: "Which option is X?" first, then the hinted presence questions without their video too
+   (``recipes.pointer_warmup``); without it, training on questions with their video never learnt even the hinted
+   ones (docs/TINY_MODEL.md). Neither stage touches the other's half of the model, so the pointer trains a fresh
+   model of the same preset on the other core while the vision warm-up runs, and the two are joined;
 5. ``glance``: "Which colour / What shape is shown in the video?" on 4-8 s windows, over four one-word options
    of which only the answer is on screen, loss on the letter alone (``recipes.letter_binding``): where the model
    first answers from what it sees;
@@ -47,7 +48,7 @@ from safetensors.torch import load_file, save_file
 
 log = logging.getLogger(__name__)
 
-STAGES = ("data", "vision", "presence", "pointer", "glance", "base", "grounder", "verifier_data", "verifier",
+STAGES = ("data", "presence", "vision", "pointer", "glance", "base", "grounder", "verifier_data", "verifier",
           "planner", "combine", "embed")  # fmt: skip
 ROLES = ("grounder", "verifier", "planner")
 REPO = Path(__file__).resolve().parents[1]
@@ -108,16 +109,19 @@ def stage_presence(work: Path) -> None:
     log.info("presence: %d questions in %s", count, out / "train.jsonl")
 
 
-def _recipe(module: str, *args: str, cwd: Path) -> None:
-    """``python -m recipes.<module> ...`` in the work folder."""
+def _recipe(module: str, *args: str, cwd: Path, background: bool = False) -> subprocess.Popen | None:
+    """``python -m recipes.<module> ...`` in the work folder; with ``background`` started and returned, not waited."""
     command = [sys.executable, "-m", f"recipes.{module}", *args]
-    log.info("$ %s", " ".join(command[1:]))
+    log.info("$ %s%s", " ".join(command[1:]), " &" if background else "")
     # The recipes package lives beside the library, not in it: make it importable from the work folder.
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
+    if background:
+        return subprocess.Popen(command, cwd=cwd, env=env)
     subprocess.run(command, cwd=cwd, check=True, env=env)
+    return None
 
 
 def stage_vision(work: Path) -> None:
@@ -128,15 +132,63 @@ def stage_vision(work: Path) -> None:
     _recipe("vision_warmup", str(config), "--videos", str(VISION_VIDEOS), cwd=work)
 
 
-def stage_pointer(work: Path) -> None:
+POINTER_LANGUAGE = "runs/tiny-pointer-language"
+
+
+def start_pointer_language(work: Path) -> subprocess.Popen | None:
+    """Start the pointer's training in the background, or return None when its language model is already there.
+
+    The vision warm-up trains the vision tower alone and the pointer stage the language model alone, text only, so
+    the pointer's language model is trained on a fresh model of the same preset (same seed and tokenizer) on the
+    other core while the warm-up runs; ``stage_pointer`` then joins the two."""
+    if (work / POINTER_LANGUAGE / "pointer_warmup.json").is_file() or (
+        work / "runs" / "tiny-pointer" / "pointer_warmup.json"
+    ).is_file():
+        return None
+    preset = REPO / "configs" / "train" / "tiny_vision.yaml"
+    return _recipe("pointer_warmup", "--fresh", str(preset), "--out", POINTER_LANGUAGE, "--presence",
+                   "data/presence/train.jsonl", "--words-first", str(POINTER_STEPS[0]), "--steps",
+                   str(POINTER_STEPS[1]), "--phrase-share", str(POINTER_PHRASE_SHARE),
+                   cwd=work, background=True)  # fmt: skip
+
+
+def stage_pointer(work: Path, language: subprocess.Popen | None = None) -> None:
+    """Wait for (or run) the pointer's language model, then write runs/tiny-pointer: its language model with the
+    vision warm-up's tower (``visual.*``)."""
     out = work / "runs" / "tiny-pointer"
     if (out / "pointer_warmup.json").is_file():
         log.info("pointer: finished run in %s", out)
         return
-    _recipe("pointer_warmup", "runs/tiny-vision", "--out", "runs/tiny-pointer", "--presence",
-            "data/presence/train.jsonl", "--words-first", str(POINTER_STEPS[0]), "--steps", str(POINTER_STEPS[1]),
-            "--phrase-share", str(POINTER_PHRASE_SHARE),
-            cwd=work)  # fmt: skip
+    if language is None:
+        language = start_pointer_language(work)
+    if language is not None and language.wait() != 0:
+        raise subprocess.CalledProcessError(language.returncode, language.args)
+    join_vision(work / POINTER_LANGUAGE, work / "runs" / "tiny-vision", out)
+    shutil.copy2(work / POINTER_LANGUAGE / "pointer_warmup.json", out / "pointer_warmup.json")
+    log.info(
+        "pointer: %s = the language model of %s with the vision tower of runs/tiny-vision",
+        out,
+        POINTER_LANGUAGE,
+    )
+
+
+def join_vision(language: Path, vision: Path, out: Path) -> None:
+    """A base folder with ``language``'s weights except the vision tower and its merger, taken from ``vision``.
+
+    Both must be the same preset's model: same config and tokenizer, so the language model reads the tower's
+    tokens through the same embedding rows; anything else is refused."""
+    for name in ("config.json", "tokenizer.json"):
+        if (language / name).read_text() != (vision / name).read_text():
+            raise ValueError(f"{language} and {vision} differ in {name}: not the same preset's model")
+    weights = load_file(str(language / "model.safetensors"))
+    tower = {k: v for k, v in load_file(str(vision / "model.safetensors")).items() if ".visual." in f".{k}"}
+    if not tower or not tower.keys() <= weights.keys():
+        raise ValueError(f"{vision} has no vision tower matching {language}'s")
+    out.mkdir(parents=True, exist_ok=True)
+    for path in language.iterdir():
+        if path.is_file() and path.name not in ("model.safetensors", "pointer_warmup.json"):
+            shutil.copy2(path, out / path.name)
+    save_file({**weights, **tower}, str(out / "model.safetensors"), metadata={"format": "pt"})
 
 
 def stage_glance(work: Path) -> None:
@@ -290,14 +342,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    language = None  # the pointer's language model, trained beside the vision warm-up when both stages run
     for stage in args.stages:
         started = time.perf_counter()
         if stage == "data":
             stage_data(args.work, args.videos, args.eval_videos)
         elif stage == "vision":
+            if "pointer" in args.stages:
+                language = start_pointer_language(args.work)
             stage_vision(args.work)
         elif stage == "pointer":
-            stage_pointer(args.work)
+            stage_pointer(args.work, language)
         elif stage == "presence":
             stage_presence(args.work)
         elif stage == "glance":

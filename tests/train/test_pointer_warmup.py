@@ -138,3 +138,36 @@ def test_a_tiny_model_learns_the_pointer_at_the_wider_init():
     assert curve[-1][0] == 800 and words_steps == 0
     held_out = pointer_accuracy(model, processor)
     assert held_out["accuracy"] >= 60.0, (curve, held_out)  # chance is 25 %
+
+
+def test_the_recipe_joins_the_pointers_language_model_with_the_warmed_up_tower(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from recipes.tiny_model import join_vision
+
+    def base(seed, shape, name):
+        model, processor = build_tiny_model(seed=seed, roles=(), shape=shape)
+        return save_base_run(model, processor, tmp_path / name)
+
+    shape = TinyShape(vocabulary=WORDS)
+    language, vision = base(0, shape, "language"), base(1, shape, "vision")
+    join_vision(language, vision, tmp_path / "joined")
+
+    joined = load_file(str(tmp_path / "joined" / "model.safetensors"))
+    parts = {
+        "language": load_file(str(language / "model.safetensors")),
+        "vision": load_file(str(vision / "model.safetensors")),
+    }
+    assert joined.keys() == parts["language"].keys()
+    for key, tensor in joined.items():
+        source = "vision" if key.startswith("visual.") else "language"
+        assert torch.equal(tensor, parts[source][key]), key
+    assert any(key.startswith("visual.") for key in joined)
+    model, _ = load_model(tmp_path / "joined", device="cpu", dtype="float32")
+    loaded = {n: t for n, t in model.named_parameters() if n.endswith("visual.blocks.0.attn.qkv.weight")}
+    assert [torch.equal(t, parts["vision"]["visual.blocks.0.attn.qkv.weight"]) for t in loaded.values()] == [True]
+
+    wider = base(1, TinyShape(vocabulary=WORDS, hidden_size=2 * shape.hidden_size), "wider")
+    with pytest.raises(ValueError, match="config.json"):
+        join_vision(language, wider, tmp_path / "refused")
