@@ -21,6 +21,23 @@ def _pointer_row(record: Path) -> list[str]:
             f"{run['batch_size']} | {run['learning_rate']} |"]  # fmt: skip
 
 
+def _glance_rows(work: Path) -> list[str]:
+    """The glance stage's lines of the training table, one a phase that has run (``GLANCE_PHASES``)."""
+    from recipes.tiny_model import GLANCE_PHASES
+
+    lines = []
+    for name, types, *_ in GLANCE_PHASES:
+        record = work / "runs" / f"tiny-{name}" / "letter_binding.json"
+        if not record.is_file():
+            continue
+        run = json.loads(record.read_text())
+        weights = types if isinstance(types, dict) else dict.fromkeys(types, 1.0)
+        kinds = ", ".join(kind if weight == 1 else f"{kind} x{weight:g}" for kind, weight in weights.items())
+        lines.append(f"| {name} | `recipes.letter_binding` (letter-only loss; {kinds}) | {run['steps']} | "
+                     f"{run['batch_size']} | {run['learning_rate']} |")  # fmt: skip
+    return lines
+
+
 def _parameter_count(folder: Path, pattern: str) -> int:
     total = 0
     for file in folder.glob(pattern):
@@ -90,9 +107,12 @@ def model_card(asset: Path, work: Path) -> str:
         "| stage | preset | steps | batch | learning rate |",
         "|---|---|---|---|---|",
     ]
-    for name in ("vision", "pointer", "base", *ROLES):
-        if name == "pointer":  # a recipe stage without a preset: its own record
+    for name in ("vision", "pointer", "glance", "base", *ROLES):
+        if name == "pointer":  # recipe stages without a preset: their own records
             lines += _pointer_row(work / "runs" / "tiny-pointer" / "pointer_warmup.json")
+            continue
+        if name == "glance":
+            lines += _glance_rows(work)
             continue
         config = _read_yaml(work / "runs" / f"tiny-{name}" / "train_config.yaml")
         if not config:

@@ -93,6 +93,9 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     (work / "runs" / "tiny-pointer").mkdir()
     pointer = {"words_steps": 714, "steps": 1500, "batch_size": 32, "learning_rate": 0.001}
     (work / "runs" / "tiny-pointer" / "pointer_warmup.json").write_text(json.dumps(pointer))
+    (work / "runs" / "tiny-glance").mkdir()  # the second glance phase only: the first did not run
+    glance = {"steps": 1000, "batch_size": 8, "learning_rate": 0.0005}
+    (work / "runs" / "tiny-glance" / "letter_binding.json").write_text(json.dumps(glance))
     (work / "ablation").mkdir()
     report = {"settings": {"answerer": {"Acc": 41.5}, "full": {"R1@0.5": 33.3, "mIoU": 30.0, "Acc": 55.0}},
               "planner": {"valid_json": 100.0, "routing_accuracy": 87.5}}  # fmt: skip
@@ -117,6 +120,10 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
         "| pointer | `recipes.pointer_warmup` (text only; words, then hinted questions) | 714 + 1500 | 32 | 0.001 |"
         in card
     )
+    glance_rows = [line for line in card.splitlines() if "recipes.letter_binding" in line]
+    assert glance_rows == [
+        "| glance | `recipes.letter_binding` (letter-only loss; colour_seen, kind_seen x3) | 1000 | 8 | 0.0005 |"
+    ]
     assert "| full agent (+ planner) | - | 33.3 | - | 30.0 | 55.0 |" in card
     assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card
     params = sum(p.numel() for p in model.parameters())
