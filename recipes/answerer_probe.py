@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(report, indent=2)
     log.info("answerer probe of %s:\n%s", args.model, text)
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
     return 0
 

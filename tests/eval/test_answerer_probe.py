@@ -1,6 +1,8 @@
 """recipes.answerer_probe: the answerer on evidence crops, whole videos and black frames, as the agent runs it."""
 
-from recipes.answerer_probe import VIEWS, probe, summary
+import json
+
+from recipes.answerer_probe import VIEWS, main, probe, summary
 
 
 def test_summary_counts_accuracy_letter_share_and_types():
@@ -19,3 +21,29 @@ def test_probe_runs_every_view_on_test_questions(world):
         assert report[view]["questions"] == 5
         assert 0.0 <= report[view]["accuracy"] <= 100.0
         assert report[view]["per_type"]
+
+
+def test_the_report_goes_to_a_folder_not_made_yet(world, tmp_path):
+    _, ckpt, root = world
+    out = (
+        tmp_path / "ablation" / "answerer_probe.json"
+    )  # the recipe runs the probe before the ablation's folder exists
+    assert (
+        main(
+            [
+                str(ckpt),
+                "--data",
+                str(root),
+                "--questions",
+                "1",
+                "--whole-video",
+                "0",
+                "--views",
+                "blind",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(out.read_text())["blind"]["questions"] == 1
