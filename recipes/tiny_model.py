@@ -181,7 +181,7 @@ def join_vision(language: Path, vision: Path, out: Path) -> None:
         if (language / name).read_text() != (vision / name).read_text():
             raise ValueError(f"{language} and {vision} differ in {name}: not the same preset's model")
     weights = load_file(str(language / "model.safetensors"))
-    tower = {k: v for k, v in load_file(str(vision / "model.safetensors")).items() if ".visual." in f".{k}"}
+    tower = {k: v for k, v in load_file(str(vision / "model.safetensors")).items() if k.startswith("visual.")}
     if not tower or not tower.keys() <= weights.keys():
         raise ValueError(f"{vision} has no vision tower matching {language}'s")
     out.mkdir(parents=True, exist_ok=True)

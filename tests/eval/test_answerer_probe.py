@@ -24,26 +24,9 @@ def test_probe_runs_every_view_on_test_questions(world):
 
 
 def test_the_report_goes_to_a_folder_not_made_yet(world, tmp_path):
+    """The recipe runs the probe before the ablation has made its folder."""
     _, ckpt, root = world
-    out = (
-        tmp_path / "ablation" / "answerer_probe.json"
-    )  # the recipe runs the probe before the ablation's folder exists
-    assert (
-        main(
-            [
-                str(ckpt),
-                "--data",
-                str(root),
-                "--questions",
-                "1",
-                "--whole-video",
-                "0",
-                "--views",
-                "blind",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    out = tmp_path / "ablation" / "answerer_probe.json"
+    args = [str(ckpt), "--data", str(root), "--questions", "1", "--whole-video", "0", "--views", "blind"]
+    assert main([*args, "--out", str(out)]) == 0
     assert json.loads(out.read_text())["blind"]["questions"] == 1
