@@ -8,7 +8,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from recipes.tiny_model import REPO, ROLES, STAGES
+from recipes.tiny_model import GLANCE_PHASES, REPO, ROLES, STAGES
 
 
 def _pointer_row(record: Path) -> list[str]:
@@ -23,8 +23,6 @@ def _pointer_row(record: Path) -> list[str]:
 
 def _glance_rows(work: Path) -> list[str]:
     """The glance stage's lines of the training table, one a phase that has run (``GLANCE_PHASES``)."""
-    from recipes.tiny_model import GLANCE_PHASES
-
     lines = []
     for name, types, *_ in GLANCE_PHASES:
         record = work / "runs" / f"tiny-{name}" / "letter_binding.json"
