@@ -241,32 +241,46 @@ GLANCE_PHASES = (
 GLANCE_BATCH_AND_RATE = (8, 5e-4)
 GLANCE_HELD_OUT = 300  # hinted and unhinted questions each, scored every 500 steps and never trained on
 GROUNDER_PREDICTIONS = Path("runs") / "tiny-grounder" / "train_predictions.jsonl"
+GROUNDER_HELD_OUT = Path("runs") / "tiny-grounder" / "held_out_predictions.jsonl"
+VERIFIER_HELD_OUT = 200  # training queries of videos the verifier data does not use: its AUC while it trains
 
 
-def stage_verifier_data(work: Path, queries: int = 3000) -> Path:
+def stage_verifier_data(work: Path, queries: int = 3000, held_out: int = VERIFIER_HELD_OUT) -> Path:
     """The trained grounder's top-5 moments for training queries: the verifier learns on the grounder's own mistakes.
 
     As in the official recipe, verifier candidates come from a grounder's predictions on training data; candidates
     made from the ground truth alone (jittered, shifted, other events) did not transfer: on the grounder's candidates
     a verifier trained only on them was right about 29 % of "Yes" answers. Lines are written in the official format
     (``video_path``, ``duration``, ``query``, ``span``, ``pred``) and appended, so a killed stage resumes.
+
+    Besides, the same for ``held_out`` training queries of other videos, which the verifier never trains on: the
+    candidates ``recipes.verifier_auc`` scores the verifier on while it trains (the test split stays for the end).
     """
     from videomind.agent import VideoMindAgent
     from videomind.agent.agent import options_from_dict
     from videomind.data import get_source
     from videomind.eval.ablation import spread
 
-    out = work / GROUNDER_PREDICTIONS
+    grounding = get_source("synthetic", work / "data").load("train", kind="grounding")
+    training = spread(grounding, queries)
+    trained_videos = {s.video for s in training}
+    checked = spread([s for s in grounding if s.video not in trained_videos], held_out)
+    options = options_from_dict(EMBEDDED_AGENT_OPTIONS).updated(use_verifier=False, use_answerer=False)
+    agent = VideoMindAgent.from_pretrained(work / "runs" / "tiny-grounder", device="cpu", options=options)
+    _write_grounder_predictions(agent, training, work / GROUNDER_PREDICTIONS)
+    _write_grounder_predictions(agent, checked, work / GROUNDER_HELD_OUT)
+    return work / GROUNDER_PREDICTIONS
+
+
+def _write_grounder_predictions(agent, samples: list, out: Path) -> None:
+    """Append the grounder's top 5 for the samples ``out`` does not have yet (official verifier-data lines)."""
     done = set()
     if out.is_file():
         done = {json.loads(line)["id"] for line in out.read_text().splitlines() if line.strip()}
-    samples = [s for s in spread(get_source("synthetic", work / "data").load("train", kind="grounding"), queries)
-               if s.id not in done]  # fmt: skip
+    samples = [s for s in samples if s.id not in done]
     log.info(
         "verifier data: %d grounder predictions to make (%d already in %s)", len(samples), len(done), out
     )
-    options = options_from_dict(EMBEDDED_AGENT_OPTIONS).updated(use_verifier=False, use_answerer=False)
-    agent = VideoMindAgent.from_pretrained(work / "runs" / "tiny-grounder", device="cpu", options=options)
     with open(out, "a", encoding="utf-8") as file:
         for n, sample in enumerate(samples):
             moments = agent.ground(sample.video, sample.query, top_k=5)
@@ -276,7 +290,6 @@ def stage_verifier_data(work: Path, queries: int = 3000) -> Path:
             file.write(json.dumps(line) + "\n")
             if n % 500 == 0:
                 log.info("verifier data: %d / %d", n, len(samples))
-    return out
 
 
 def _finished(run: Path) -> bool:

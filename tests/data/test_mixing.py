@@ -1,5 +1,6 @@
 """Mixed training sets: filters, repeats, task choice, the data-type sampler and the reading dataset."""
 
+import json
 from itertools import pairwise
 
 import pytest
@@ -13,6 +14,8 @@ from videomind.data.mixing import (
     SampleFilter,
     SourceSpec,
     build_mix,
+    cap_negatives,
+    load_samples,
     repeat_samples,
     task_of,
 )
@@ -64,6 +67,33 @@ def test_repeat_samples():
     assert len(repeat_samples(items, 1.3, 1)) == 13
     with pytest.raises(DataError):
         repeat_samples(items, -1.0, 0)
+
+
+def test_cap_negatives_keeps_every_positive_and_at_most_ratio_negatives_per_positive():
+    labels = ["Yes", "No", "No", "No", "Yes", "No", "No", "No", "No", "No"]
+    items = [s(id=str(i), extra={"label": label}) for i, label in enumerate(labels)]
+    one = cap_negatives(items, 1.0, seed=0)
+    assert [x.extra["label"] for x in one].count("Yes") == 2 and len(one) == 4
+    assert [int(x.id) for x in one] == sorted(int(x.id) for x in one)  # original order
+    assert one == cap_negatives(items, 1.0, seed=0) and one != cap_negatives(items, 1.0, seed=5)
+    assert len(cap_negatives(items, 1.5, seed=0)) == 5
+    assert cap_negatives(items, 10.0, seed=0) == items  # fewer negatives than the cap: all kept
+    with pytest.raises(DataError):
+        cap_negatives(items, -1.0, seed=0)
+
+
+def test_max_negative_ratio_caps_verifier_data_from_predictions(tmp_path):
+    # official-format grounder predictions: of the five candidates, the first is right (IoU >= 0.5), four are not
+    line = {"video_path": "v.mp4", "duration": 30.0, "query": "the red circle appears", "span": [[10.0, 20.0]],
+            "pred": [[10.0, 19.0], [0.0, 5.0], [22.0, 28.0], [1.0, 9.0], [25.0, 30.0]]}  # fmt: skip
+    path = tmp_path / "pred.jsonl"
+    path.write_text("\n".join(json.dumps({**line, "query": f"q{i}"}) for i in range(4)) + "\n")
+    every = load_samples(SourceSpec("x", predictions=str(path)))
+    assert [x.extra["label"] for x in every].count("Yes") == 4 and len(every) == 20
+    capped = load_samples(SourceSpec("x", predictions=str(path), max_negative_ratio=2.0))
+    assert [x.extra["label"] for x in capped].count("Yes") == 4 and len(capped) == 12
+    with pytest.raises(DataError, match="predictions"):
+        load_samples(SourceSpec("synthetic", max_negative_ratio=1.0))
 
 
 def test_task_of():

@@ -139,11 +139,18 @@ def test_verifier_data_holds_the_grounders_candidates_and_resumes(runs, synth_ro
     (work / "data").mkdir()
     (work / "data" / "synthetic").symlink_to(synth_root)
     (work / "runs" / "tiny-grounder").symlink_to(runs["grounder"].output_dir)
-    out = tiny_recipe.stage_verifier_data(work, queries=3)
+    out = tiny_recipe.stage_verifier_data(work, queries=2, held_out=2)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(lines) == 3 and len({line["id"] for line in lines}) == 3
+    assert len(lines) == 2 and len({line["id"] for line in lines}) == 2
     assert all(1 <= len(line["pred"]) <= 5 and line["span"] for line in lines)
-    assert tiny_recipe.stage_verifier_data(work, queries=3).read_text().count("\n") == 3  # nothing redone
+    held_out = [json.loads(line) for line in (work / tiny_recipe.GROUNDER_HELD_OUT).read_text().splitlines()]
+    assert len(held_out) == 2 and all(1 <= len(line["pred"]) <= 5 for line in held_out)
+    # the held-out queries are of other videos than the verifier's training candidates
+    assert not {line["video_path"] for line in held_out} & {line["video_path"] for line in lines}
+    assert (
+        tiny_recipe.stage_verifier_data(work, queries=2, held_out=2).read_text().count("\n") == 2
+    )  # nothing redone
+    assert (work / tiny_recipe.GROUNDER_HELD_OUT).read_text().count("\n") == 2
     samples = verifying_samples_from_predictions(out)
     assert len(samples) == sum(len(line["pred"]) for line in lines)
     assert {s.extra["label"] for s in samples} <= {"Yes", "No"}

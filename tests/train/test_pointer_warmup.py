@@ -166,7 +166,9 @@ def test_the_recipe_joins_the_pointers_language_model_with_the_warmed_up_tower(t
     assert any(key.startswith("visual.") for key in joined)
     model, _ = load_model(tmp_path / "joined", device="cpu", dtype="float32")
     loaded = {n: t for n, t in model.named_parameters() if n.endswith("visual.blocks.0.attn.qkv.weight")}
-    assert [torch.equal(t, parts["vision"]["visual.blocks.0.attn.qkv.weight"]) for t in loaded.values()] == [True]
+    assert [torch.equal(t, parts["vision"]["visual.blocks.0.attn.qkv.weight"]) for t in loaded.values()] == [
+        True
+    ]
 
     wider = base(1, TinyShape(vocabulary=WORDS, hidden_size=2 * shape.hidden_size), "wider")
     with pytest.raises(ValueError, match="config.json"):

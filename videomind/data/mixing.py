@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
@@ -50,7 +51,9 @@ class SourceSpec:
     ``task`` picks the example builder (``videomind.data.conversations.TASKS``; default: the role's task, or what the source
     holds). ``kind`` selects synthetic sample kinds (e.g. ``"mcq,qa"``). ``repeat`` scales the source: 2.0 uses
     every sample twice, 0.5 a seeded half. ``predictions`` turns the source into verifier data: the grounder's
-    prediction files on this split, labelled by the IoU rule.
+    prediction files on this split, labelled by the IoU rule; ``max_negative_ratio`` then keeps a seeded subset of
+    the "No" candidates, at most that many per "Yes" (the official loader's cap of 3, which it left commented out:
+    without it a verifier on a grounder's top 5 sees about two "No" per "Yes").
     """
 
     name: str
@@ -60,6 +63,7 @@ class SourceSpec:
     kind: str | None = None
     repeat: float = 1.0
     predictions: str | None = None
+    max_negative_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,17 @@ class SampleFilter:
         )
 
 
-def load_samples(spec: SourceSpec) -> list[Sample]:
+def load_samples(spec: SourceSpec, seed: int = 0) -> list[Sample]:
     """The samples of a spec (registry source, or verifier samples built from its grounder predictions)."""
     if spec.predictions:
-        return verifying_samples_from_predictions(spec.predictions, root=spec.root)
+        samples = verifying_samples_from_predictions(spec.predictions, root=spec.root)
+        if spec.max_negative_ratio is not None:
+            samples = cap_negatives(samples, spec.max_negative_ratio, seed)
+        return samples
+    if spec.max_negative_ratio is not None:
+        raise DataError(
+            f"{spec.name}: max_negative_ratio applies to grounder predictions (set predictions too)"
+        )
     from videomind.data.registry import get_source
 
     source = get_source(spec.name, spec.root)
@@ -118,6 +129,18 @@ def task_of(spec: SourceSpec, role: str) -> str:
     return SOURCE_TASKS[kind]
 
 
+def cap_negatives(samples: list[Sample], ratio: float, seed: int) -> list[Sample]:
+    """Keep every "Yes" verifier sample and a seeded random subset of at most ``ratio`` "No" samples per "Yes",
+    in the original order."""
+    if ratio < 0:
+        raise DataError(f"max_negative_ratio must be >= 0, got {ratio}")
+    negatives = [i for i, s in enumerate(samples) if s.extra.get("label") != "Yes"]
+    positives = len(samples) - len(negatives)
+    keep_count = min(len(negatives), math.floor(ratio * positives))
+    dropped = set(negatives) - set(random.Random(seed).sample(negatives, keep_count))
+    return [s for i, s in enumerate(samples) if i not in dropped]
+
+
 def repeat_samples(samples: list[Sample], factor: float, seed: int) -> list[Sample]:
     """``floor(factor)`` full copies plus a seeded random fraction of the samples."""
     if factor < 0:
@@ -133,7 +156,7 @@ def build_mix(
     """All examples of a mix, in spec order (the sampler shuffles)."""
     examples: list[RoleExample] = []
     for i, spec in enumerate(specs):
-        samples = load_samples(spec)
+        samples = load_samples(spec, seed + i)
         kept = [s for s in samples if filt.keep(s)]
         kept = repeat_samples(kept, spec.repeat, seed + i)
         built = build_examples(kept, task_of(spec, role), settings)

@@ -153,6 +153,10 @@ def _event_records(
                     "relative": False,
                 }
             )
+        # Each pair's wording is drawn on its own (its own generator, so every other record stays as it was): taken
+        # in turn, as up to generator version 1, the canonical wording always came with the "Yes" kinds (jitter,
+        # scaled) and the others with "No", and a verifier learnt the label from the words, not the video.
+        wording = np.random.default_rng([world.seed, 2, e.id])
         for k, (kind, cand) in enumerate(verification_pairs(e, world, cfg.verify_pairs, rng)):
             score = iou(cand, e.span)
             out["verifying"].append(
@@ -161,7 +165,7 @@ def _event_records(
                     **base,
                     "data_type": "multimodal",
                     "task": ["verifying"],
-                    "query": queries[k % len(queries)],
+                    "query": queries[int(wording.integers(len(queries)))],
                     "span": [list(e.span)],
                     "candidate": list(cand),
                     "label": "Yes" if score >= VERIFY_IOU else "No",

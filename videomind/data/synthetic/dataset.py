@@ -34,7 +34,9 @@ from videomind.errors import UserInputError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1  # bump whenever the same seed would give different videos or annotations
+# bump whenever the same seed would give different videos or annotations (2: the verifying records' wording no
+# longer follows their label; every video and every other record as in 1)
+GENERATOR_VERSION = 2
 MANIFEST = "manifest.json"
 SPLIT_KEYS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
 SEED_MASK = 2**63 - 1
