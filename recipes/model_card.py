@@ -53,7 +53,8 @@ def model_card(asset: Path, work: Path) -> str:
     """The embedded model's card: what it is, how it was trained (from the runs' own records) and what it is not.
 
     Figures come from files the recipe wrote: the base's config, each run's ``train_config.yaml``, the recipe's
-    ``timings.json`` and, when it has been measured, the ablation report ``ablation/ablation.json``.
+    ``timings.json`` and, when they have been measured, the ablation report ``ablation/ablation.json``, the
+    answerer probe and the verifier's AUC (``ablation/answerer_probe.json``, ``ablation/verifier_auc.json``).
     """
     from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES, WorldConfig
 
@@ -146,6 +147,13 @@ def model_card(asset: Path, work: Path) -> str:
                   "| view | accuracy | most frequent letter |", "|---|---|---|"]  # fmt: skip
         for view, row in probe.items():
             lines.append(f"| {view} | {row['accuracy']:.1f} | {row['top_letter_share']:.1f} % |")
+    auc_file = work / "ablation" / "verifier_auc.json"
+    if auc_file.is_file():
+        final = json.loads(auc_file.read_text())["by_step"][-1]
+        lines += ["", f"Verifier on {final['candidates']} held-out grounder candidates (`recipes.verifier_auc`, "
+                  f"{final['queries']} training queries of videos it never trained on): ROC AUC "
+                  f"{final['roc_auc']:.3f}; the right moment first in the grounder's order for "
+                  f"{100 * final['top1_grounder']:.1f} % of queries, after re-ranking {100 * final['top1_verifier']:.1f} %."]  # fmt: skip
     lines += [
         "",
         "The recipe, what mattered, and the learning curves: docs/TINY_MODEL.md in the repository.",

@@ -100,6 +100,11 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     report = {"settings": {"answerer": {"Acc": 41.5}, "full": {"R1@0.5": 33.3, "mIoU": 30.0, "Acc": 55.0}},
               "planner": {"valid_json": 100.0, "routing_accuracy": 87.5}}  # fmt: skip
     (work / "ablation" / "ablation.json").write_text(json.dumps(report))
+    auc = {"by_step": [{"step": 500, "queries": 200, "candidates": 1000, "roc_auc": 0.5, "top1_grounder": 0.4,
+                        "top1_verifier": 0.3},
+                       {"step": "final", "queries": 200, "candidates": 996, "roc_auc": 0.6123, "top1_grounder": 0.41,
+                        "top1_verifier": 0.435}]}  # fmt: skip
+    (work / "ablation" / "verifier_auc.json").write_text(json.dumps(auc))
     tiny_recipe.stage_combine(work)
     asset = tiny_recipe.stage_embed(work, target=tmp_path / "asset")
 
@@ -126,6 +131,8 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     ]
     assert "| full agent (+ planner) | - | 33.3 | - | 30.0 | 55.0 |" in card
     assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card
+    assert "Verifier on 996 held-out grounder candidates" in card and "ROC AUC 0.612;" in card
+    assert "grounder's order for 41.0 % of queries, after re-ranking 43.5 %." in card
     params = sum(p.numel() for p in model.parameters())
     assert f"{params / 1e6:.2f} M parameters in all, every role loaded." in card
 
