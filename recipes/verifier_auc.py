@@ -76,11 +76,10 @@ def score_checkpoint(model_path: Path, records: list[dict], top_k: int = 5) -> d
 
 
 def checkpoints(run: Path) -> list[tuple[int | None, Path]]:
-    """(step, folder) of every checkpoint of a training run, then the run itself (step None)."""
-    steps = sorted(
-        (int(p.name.split("-")[1]), p) for p in run.glob("checkpoint-*") if p.name.split("-")[1].isdigit()
-    )
-    return [*steps, (None, run)]
+    """(step, folder) of every complete checkpoint of a training run, oldest first, then the run itself (None)."""
+    from videomind.train.checkpoints import checkpoint_step, complete_checkpoints
+
+    return [*((checkpoint_step(p), p) for p in complete_checkpoints(run)), (None, run)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,12 @@ def test_report_compares_the_grounders_order_with_the_verifiers():
 
 
 def test_checkpoints_in_step_order_then_the_run(tmp_path):
+    from videomind.train.checkpoints import COMPLETE_MARKER
+
     for name in ("checkpoint-1000", "checkpoint-500", "checkpoint-x", "other"):
         (tmp_path / name).mkdir()
+        (tmp_path / name / COMPLETE_MARKER).touch()
+    (tmp_path / "tmp-checkpoint-1500").mkdir()  # still being written
     assert checkpoints(tmp_path) == [(500, tmp_path / "checkpoint-500"), (1000, tmp_path / "checkpoint-1000"),
                                      (None, tmp_path)]  # fmt: skip
 
