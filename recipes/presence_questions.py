@@ -47,7 +47,7 @@ LETTERS = "ABCD"
 FIELDS = ("colour", "kind")  # an actor's fields, in the order of the (colour, kind) pairs
 
 
-def _colours(actor: dict, start: float, end: float) -> set[str]:
+def colours_shown(actor: dict, start: float, end: float) -> set[str]:
     """The colours ``actor`` shows in [start, end) (empty when it is not on screen then)."""
     p0, p1 = actor["presence"]
     if p1 <= start or p0 >= end:
@@ -66,7 +66,7 @@ def _colours(actor: dict, start: float, end: float) -> set[str]:
 def _steady(actor: dict, start: float, end: float) -> bool:
     """On screen for the whole window, in one colour."""
     p0, p1 = actor["presence"]
-    return p0 <= start and p1 >= end and _colours(actor, start, end) == {actor["colour"]}
+    return p0 <= start and p1 >= end and colours_shown(actor, start, end) == {actor["colour"]}
 
 
 def _options(
@@ -92,7 +92,8 @@ def window_questions(
     grow = JITTER * (end - start) + MARGIN
     around = (max(0.0, start - grow), min(world["duration"], end + grow))
     actors = world["actors"]
-    maybe = sorted({(c, a["kind"]) for a in actors for c in _colours(a, *around)})  # sorted: no hash order
+    # sorted: no hash order
+    maybe = sorted({(c, a["kind"]) for a in actors for c in colours_shown(a, *around)})
     steady = [a for a in actors if _steady(a, start, end)]
     never = [f"the {c} {k}" for k in SHAPES for c in COLOUR_NAMES if (c, k) not in maybe]
     kinds = list(weights)

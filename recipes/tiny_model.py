@@ -5,7 +5,8 @@ training stage cut off resumes from its last checkpoint):
 
 1. ``data``: ``videomind synth make`` — 6000 training and 200 test videos of the "medium" world;
 2. ``presence``: short-clip multiple-choice questions about what is on screen (``recipes.presence_questions``,
-   half of them stating their answer in words), written as a ``custom`` data source;
+   half of them stating their answer in words) and verifier pairs whose query names a shape in the clip or one
+   nowhere near it (``recipes.presence_pairs``), written as ``custom`` data sources for the base stage;
 3. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips of 1000
    training videos (configs/train/tiny_vision.yaml, ``recipes.vision_warmup``);
 4. ``pointer``: the language model taught, text only, to name the letter of the option a question names, in the
@@ -97,16 +98,25 @@ def stage_train(work: Path, name: str, nproc: int = 1) -> None:
 
 
 def stage_presence(work: Path) -> None:
+    """The base stage's short-clip questions (``data/presence``) and verifier pairs (``data/presence-pairs``)."""
+    from recipes.presence_pairs import write_presence_pairs
     from recipes.presence_questions import write_presence
 
-    out = work / "data" / "presence"
-    if (out / "train.jsonl").is_file():
-        log.info("presence: %s exists", out / "train.jsonl")
-        return
-    count = write_presence(
-        work / "data" / "synthetic", out, per_video=PRESENCE_PER_VIDEO, hinted=PRESENCE_HINTED
-    )
-    log.info("presence: %d questions in %s", count, out / "train.jsonl")
+    synthetic = work / "data" / "synthetic"
+    writers = {
+        "presence": lambda out: write_presence(
+            synthetic, out, per_video=PRESENCE_PER_VIDEO, hinted=PRESENCE_HINTED
+        ),
+        "presence-pairs": lambda out: write_presence_pairs(
+            synthetic, out, per_video=PRESENCE_PAIRS_PER_VIDEO
+        ),
+    }
+    for name, write in writers.items():
+        out = work / "data" / name
+        if (out / "train.jsonl").is_file():
+            log.info("presence: %s exists", out / "train.jsonl")
+            continue
+        log.info("presence: %d lines in %s", write(out), out / "train.jsonl")
 
 
 def _recipe(module: str, *args: str, cwd: Path, background: bool = False) -> subprocess.Popen | None:
@@ -228,6 +238,9 @@ POINTER_STEPS = (3000, 3000)
 POINTER_PHRASE_SHARE = 0.5
 PRESENCE_PER_VIDEO = 20  # 6000 videos -> ~93,000 questions
 PRESENCE_HINTED = 0.5  # share of them that state their answer in words
+# Grounding queries per training video made into a "Yes" and a "No" verifier pair for the base stage
+# (recipes.presence_pairs): 6000 videos -> 36,000 lines, about a quarter of what the base stage sees.
+PRESENCE_PAIRS_PER_VIDEO = 3
 # (name, question types (or types -> weights), seed, questions per video, steps), run in turn from the pointer's
 # model. Colours and shapes (46,573 questions): held-out unhinted 64.3 / 74.7 / 79.7 % at steps 1500 / 2000 / 3000
 # (blank clips 32.3 / 14.7 / 25.0 %), colours 99.0 % but shapes 43.3 %, 1923 s on one core. Then shapes alone

@@ -1,0 +1,138 @@
+"""Recipe data: the verifier's question on the base stage, with its answer on screen or nowhere near it.
+
+A verifier LoRA on the tiny base never learnt to tell whether the shape a query names is in the clip it is shown:
+its held-out ROC AUC stayed near 0.5 in every run, while the same pairs trained into every parameter of the model
+reached 0.67 and were still rising (docs/TINY_MODEL.md, "The verifier, examined"). So the base stage learns that
+binding, in the verifier's own format (``VERIFIER_PROMPT`` on the zoomed clip, "Yes." / "No."), and the verifier
+LoRA only has to learn timing on top of it.
+
+Each pair is one training grounding query of the synthetic benchmark and its event's span as the candidate:
+
+- "Yes": the query as the generator wrote it ("the blue square appears");
+- "No": the same query with the shape it names replaced by a (colour, shape) that is nowhere in the zoomed clip,
+  nor in half a second around it ("the blue triangle appears", "the red square appears"): two thirds of them
+  keep the colour or the shape, so that neither word alone tells the answer.
+
+The two share their clip and differ in two words, and every query wording is used for both answers (the label leak
+of generator version 1 cannot recur). Queries that do not name their shape ("a shape moves to the left") and
+relative ones are skipped. Training data only: the test split is untouched. Output: ``<out>/train.jsonl``, a
+``custom`` source (docs/DATA.md) with ``task: verifying`` and the candidate and label in ``extra``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from recipes.presence_questions import colours_shown
+from videomind.data.conversations import VERIFIER_MIN_LEN
+from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES
+from videomind.data.synthetic.language import SHAPE_WORDS
+from videomind.spans import zoom_window
+
+log = logging.getLogger(__name__)
+
+MARGIN = 0.5  # seconds around the zoomed clip where a "No" pair's shape must not be either (frame sampling)
+SIMILAR_SHARE = 2 / 3  # of the "No" pairs, the share whose shape keeps the named colour or kind
+
+
+def named_shape(query: str, colour: str, kind: str) -> str | None:
+    """The words of ``query`` that name the (colour, kind) shape ("blue block"), or None when it names it otherwise."""
+    for word in sorted(SHAPE_WORDS[kind], key=len, reverse=True):  # "diamond shape" before "diamond"
+        if f"{colour} {word}" in query:
+            return f"{colour} {word}"
+    return None
+
+
+def absent_shapes(world: dict, window: tuple[float, float]) -> list[tuple[str, str]]:
+    """Every (colour, kind) that no actor shows in ``window`` widened by ``MARGIN``, in a fixed order."""
+    around = (window[0] - MARGIN, window[1] + MARGIN)
+    shown = {(c, a["kind"]) for a in world["actors"] for c in colours_shown(a, *around)}
+    return [(c, k) for k in SHAPES for c in COLOUR_NAMES if (c, k) not in shown]
+
+
+def pair_for(record: dict, world: dict, rng: random.Random) -> tuple[dict, dict] | None:
+    """The "Yes" and "No" pair of one grounding record (``train_grounding.jsonl``), or None when it has none."""
+    if record.get("relative") or len(record["span"]) != 1:
+        return None
+    actor = world["actors"][world["events"][record["event"]]["actor"]]
+    words = named_shape(record["query"], actor["colour"], actor["kind"])
+    if words is None:
+        return None
+    candidate = [float(x) for x in record["span"][0]]
+    window, _ = zoom_window(candidate, world["duration"], VERIFIER_MIN_LEN)
+    absent = absent_shapes(world, window)
+    similar = [p for p in absent if actor["colour"] == p[0] or actor["kind"] == p[1]]
+    choices = similar if similar and rng.random() < SIMILAR_SHARE else absent
+    if not choices:
+        return None
+    colour, kind = rng.choice(choices)
+    other = record["query"].replace(words, f"{colour} {rng.choice(SHAPE_WORDS[kind])}", 1)
+    pairs = []
+    for label, query in (("Yes", record["query"]), ("No", other)):
+        pairs.append({"query": query, "task": "verifying", "data_type": "multimodal",
+                      "extra": {"candidate": candidate, "label": label, "event": record["event"]}})  # fmt: skip
+    return pairs[0], pairs[1]
+
+
+def write_presence_pairs(data: Path, out: Path, per_video: int = 3, seed: int = 0) -> int:
+    """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder): for ``per_video`` of each
+    training video's grounding queries, drawn at random, its "Yes" and its "No" pair; returns the line count."""
+    worlds = sorted((data / "worlds" / "train").glob("*.json"))
+    grounding = data / "train_grounding.jsonl"
+    if not worlds or not grounding.is_file():
+        raise FileNotFoundError(f"no saved worlds or grounding queries in {data}: run the data stage first")
+    queries: dict[str, list[dict]] = defaultdict(list)
+    with open(grounding, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                record = json.loads(line)
+                queries[record["vid"]].append(record)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    count = 0
+    with open(out / "train.jsonl.tmp", "w", encoding="utf-8") as file:
+        for path in worlds:
+            saved = json.loads(path.read_text())
+            world, vid = saved["world"], saved["vid"]
+            video = (data / "videos" / f"{vid}.mp4").resolve()
+            records = list(queries.get(vid, ()))
+            rng.shuffle(records)
+            made = 0
+            for record in records:
+                if made == per_video:
+                    break
+                pair = pair_for(record, world, rng)
+                if pair is None:
+                    continue
+                for half in pair:
+                    line = {"id": f"{record['id']}#{half['extra']['label'].lower()}", "video": str(video),
+                            "duration": world["duration"], **half}  # fmt: skip
+                    file.write(json.dumps(line) + "\n")
+                    count += 1
+                made += 1
+    (out / "train.jsonl.tmp").replace(out / "train.jsonl")
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("data", type=Path, help="a `videomind synth make` folder (with worlds/train)")
+    parser.add_argument("out", type=Path, help="folder for train.jsonl (a `custom` data source)")
+    parser.add_argument("--per-video", type=int, default=3, help="grounding queries paired per video")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    count = write_presence_pairs(args.data, args.out, args.per_video, args.seed)
+    log.info("wrote %d verifier pairs to %s", count, args.out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
