@@ -12,7 +12,7 @@ import pytest
 from tests.data import builders_grounding as bg
 from tests.data import builders_qa as bq
 from videomind.data import get_source
-from videomind.data.sources._common import place_answer, stable_index
+from videomind.data.sources._questions import place_answer, stable_index
 from videomind.errors import DataError
 
 
@@ -86,7 +86,7 @@ def test_ego_timeqa_option_order_is_deterministic(tmp_path, no_random):
 
 
 def test_answer_position_is_the_same_in_another_process():
-    code = "from videomind.data.sources._common import place_answer; print(place_answer('k|q|a', 'a', ['b','c','d']))"
+    code = "from videomind.data.sources._questions import place_answer; print(place_answer('k|q|a', 'a', ['b','c','d']))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()

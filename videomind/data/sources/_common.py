@@ -1,4 +1,5 @@
-"""Shared pieces of the dataset sources: located records, the official-layout base class and small pure helpers.
+"""Shared pieces of the dataset sources: located records, the official-layout base class and small pure helpers
+(the question helpers, option letters and "moment before / after" queries, are in ``_questions``).
 
 ``Record`` wraps one raw annotation with the file and record it came from, so a missing or malformed field raises
 ``DataError`` naming file, record and field. ``OfficialSource`` knows the official processed layout
@@ -8,7 +9,6 @@ turns parsed fields into ``Sample`` records with stable ids and spans clamped in
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from videomind.data.base import DataSource
 from videomind.data.sources._io import read_json, read_jsonl
 from videomind.errors import DataError
-from videomind.prompts import clean_query, clean_question
+from videomind.prompts import clean_query
 from videomind.records import Sample
 
 log = logging.getLogger(__name__)
@@ -35,40 +35,6 @@ _FIELD_ERRORS = (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError,
 
 def canonical_split(split: str) -> str:
     return SPLIT_ALIASES.get(split, split)
-
-
-def capitalize_first(text: str) -> str:
-    """Upper-case the first character only (the official ``s[0].upper() + s[1:]``)."""
-    return text[:1].upper() + text[1:]
-
-
-def option_letter(index: int) -> str:
-    return chr(ord("A") + index)
-
-
-def letter_index(letter: str, num_options: int) -> int:
-    """Index of an option letter ("A" -> 0); ``ValueError`` if it is not one of the options."""
-    text = str(letter).strip().upper()
-    if len(text) != 1 or not 0 <= ord(text) - ord("A") < num_options:
-        raise ValueError(f"{letter!r} is not an option letter A-{option_letter(num_options - 1)}")
-    return ord(text) - ord("A")
-
-
-def stable_index(key: str, n: int) -> int:
-    """A position in ``range(n)`` that depends only on ``key`` (same on every run, machine and process)."""
-    return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big") % n
-
-
-def place_answer(key: str, answer: str, wrong: Sequence[str]) -> tuple[list[str], str]:
-    """Options with the answer inserted among the wrong ones at a position fixed by ``key``, and its letter.
-
-    The official QAEgo4D / EgoTimeQA loaders draw this position with ``random.randint`` at every load, so two
-    evaluations of the same model disagree (REFERENCE s.13.18); a hash of the record keeps the spread and fixes it.
-    """
-    idx = stable_index(key, len(wrong) + 1)
-    options = list(wrong)
-    options.insert(idx, answer)
-    return options, option_letter(idx)
 
 
 def to_span(value: Any) -> tuple[float, float]:
@@ -360,49 +326,3 @@ class SpanJsonlSource(OfficialSource):
             out.append(self.moment_sample(split, f"{vid}/{n}", vid, rec.number("duration"), rec.span("span"),
                                           query=query))  # fmt: skip
         return keep_on_disk(self, out, self.videos_on_disk()) if self.only_on_disk else out
-
-
-BEFORE_TEMPLATE = "The moment before {}"
-AFTER_TEMPLATE = "The moment after {}"
-
-
-def before_after(
-    spans: Sequence[tuple[float, float]], sentences: Sequence[str], max_gap: float | None = None
-) -> list[tuple[str, tuple[float, float]]]:
-    """The ``_bias`` queries: for consecutive events a, b (gap below ``max_gap`` when given), "The moment before
-    <b>" -> a and "The moment after <a>" -> b."""
-    out = []
-    for i in range(len(spans) - 1):
-        a, b = spans[i], spans[i + 1]
-        if max_gap is None or b[0] - a[1] < max_gap:
-            out.append((clean_query(BEFORE_TEMPLATE.format(sentences[i + 1])), a))
-            out.append((clean_query(AFTER_TEMPLATE.format(sentences[i])), b))
-    return out
-
-
-def mcq(
-    question: str, options: Sequence[str], letter: str | None, answer_text: str | None = None
-) -> dict[str, Any]:
-    """Sample fields of a multiple-choice question: cleaned question and query, options, letter and answer text.
-
-    ``letter`` None means the split has no ground truth. ``ValueError`` if the letter is not one of the options.
-    """
-    fields: dict[str, Any] = {
-        "question": clean_question(question),
-        "query": clean_query(question),
-        "options": tuple(options),
-        "answer": None,
-        "answer_text": None,
-    }
-    if letter is not None:
-        idx = letter_index(letter, len(options))
-        fields["answer"] = option_letter(idx)
-        fields["answer_text"] = answer_text if answer_text is not None else options[idx]
-    return fields
-
-
-def answer_letter(options: Sequence[str], answer: str) -> str:
-    """The letter of the option equal to ``answer``; ``ValueError`` naming both when it is not an option."""
-    if answer not in options:
-        raise ValueError(f"answer {answer!r} is not one of the options {list(options)!r}")
-    return option_letter(list(options).index(answer))

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 
-from videomind.data.sources._common import DURATIONS_FILE, OfficialSource, Record, before_after, json_items
+from videomind.data.sources._common import DURATIONS_FILE, OfficialSource, Record, json_items
+from videomind.data.sources._questions import before_after
 from videomind.prompts import clean_query
 from videomind.records import Sample
 

@@ -14,16 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videomind.data.sources._common import (
-    DURATIONS_FILE,
-    OfficialSource,
-    Record,
-    capitalize_first,
-    json_items,
-    json_records,
-    mcq,
-)
+from videomind.data.sources._common import DURATIONS_FILE, OfficialSource, Record, json_items, json_records
 from videomind.data.sources._durations import source_log
+from videomind.data.sources._questions import capitalize_first, mcq
 from videomind.records import Sample
 
 SUBTITLE_DIR = "subtitles"

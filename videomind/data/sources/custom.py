@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from videomind.data.base import DataSource
-from videomind.data.sources._common import SPLIT_ALIASES, Record, letter_index, option_letter, unique_ids
+from videomind.data.sources._common import SPLIT_ALIASES, Record, unique_ids
 from videomind.data.sources._io import read_jsonl
+from videomind.data.sources._questions import letter_index, option_letter
 from videomind.errors import DataError
 from videomind.records import Sample
 

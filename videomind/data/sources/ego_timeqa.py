@@ -11,7 +11,8 @@ position on every load; here the position is a hash of the record (same on every
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, capitalize_first, mcq, place_answer
+from videomind.data.sources._common import OfficialSource
+from videomind.data.sources._questions import capitalize_first, mcq, place_answer
 from videomind.data.sources.qa_ego4d import NUM_OPTIONS, ego_records, frame_span
 from videomind.prompts import clean_query
 from videomind.records import Sample

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from videomind.data.sources._common import OfficialSource, Record, before_after, json_items, keep_on_disk
+from videomind.data.sources._common import OfficialSource, Record, json_items, keep_on_disk
+from videomind.data.sources._questions import before_after
 from videomind.prompts import clean_query
 from videomind.records import Sample
 

@@ -7,7 +7,8 @@ Each record: ``video_id`` (ids starting with '@' keep their last 19 characters),
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, json_records, mcq, option_letter
+from videomind.data.sources._common import OfficialSource, json_records
+from videomind.data.sources._questions import mcq, option_letter
 from videomind.records import Sample
 
 LONG_ID_LEN = 19

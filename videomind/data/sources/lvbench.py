@@ -6,8 +6,9 @@ Each line: ``key`` (video id) and ``qa``: [{``question`` (the question then four
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, mcq
+from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_jsonl
+from videomind.data.sources._questions import mcq
 from videomind.records import Sample
 
 OPTION_PREFIXES = ("(A) ", "(B) ", "(C) ", "(D) ")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 
-from videomind.data.sources._common import OfficialSource, Record, answer_letter, json_records, mcq
+from videomind.data.sources._common import OfficialSource, Record, json_records
+from videomind.data.sources._questions import answer_letter, mcq
 from videomind.records import Sample
 
 log = logging.getLogger(__name__)

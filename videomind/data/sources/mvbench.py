@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videomind.data.sources._common import OfficialSource, answer_letter, json_records, mcq
+from videomind.data.sources._common import OfficialSource, json_records
+from videomind.data.sources._questions import answer_letter, mcq
 from videomind.records import Sample
 
 SAMPLED_FRAMES = 32

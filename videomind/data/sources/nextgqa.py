@@ -11,15 +11,9 @@ default when training) silently trains on the validation set. Here every load na
 
 from __future__ import annotations
 
-from videomind.data.sources._common import (
-    OfficialSource,
-    Record,
-    answer_letter,
-    capitalize_first,
-    json_items,
-    mcq,
-)
+from videomind.data.sources._common import OfficialSource, Record, json_items
 from videomind.data.sources._io import read_csv, read_json
+from videomind.data.sources._questions import answer_letter, capitalize_first, mcq
 from videomind.errors import DataError
 from videomind.records import Sample
 

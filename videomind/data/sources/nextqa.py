@@ -6,8 +6,9 @@ No spans and no durations (read from the video at inference).
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, capitalize_first, mcq, option_letter
+from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_csv, read_json
+from videomind.data.sources._questions import capitalize_first, mcq, option_letter
 from videomind.errors import DataError
 from videomind.records import Sample
 

@@ -17,15 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from videomind.data.sources._common import (
-    OfficialSource,
-    Record,
-    answer_letter,
-    capitalize_first,
-    json_records,
-    mcq,
-    place_answer,
-)
+from videomind.data.sources._common import OfficialSource, Record, json_records
+from videomind.data.sources._questions import answer_letter, capitalize_first, mcq, place_answer
 from videomind.records import Sample
 
 FRAME_RATE = 30.0

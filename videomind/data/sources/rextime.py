@@ -15,16 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videomind.data.sources._common import (
-    OfficialSource,
-    Record,
-    capitalize_first,
-    json_records,
-    letter_index,
-    mcq,
-    option_letter,
-)
+from videomind.data.sources._common import OfficialSource, Record, json_records
 from videomind.data.sources._io import read_jsonl
+from videomind.data.sources._questions import capitalize_first, letter_index, mcq, option_letter
 from videomind.prompts import clean_query, clean_question
 from videomind.records import Sample
 

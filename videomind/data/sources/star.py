@@ -13,8 +13,9 @@ Charades videos from the Charades release). Durations of the Charades videos, fi
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, answer_letter, json_records, mcq
+from videomind.data.sources._common import OfficialSource, Record, json_records
 from videomind.data.sources._durations import CHARADES_CSVS, charades_durations
+from videomind.data.sources._questions import answer_letter, mcq
 from videomind.records import Sample
 
 

@@ -12,8 +12,9 @@ Fix (REFERENCE s.13.18): the official loader declares the subtitle folder but ne
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, mcq
+from videomind.data.sources._common import OfficialSource, Record
 from videomind.data.sources._io import read_jsonl, read_parquet
+from videomind.data.sources._questions import mcq
 from videomind.records import Sample
 
 PARQUET = "test-00000-of-00001.parquet"

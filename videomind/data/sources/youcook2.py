@@ -10,8 +10,9 @@ Fix (REFERENCE s.13.18): the official ``youcook2`` appends the last sample of ev
 
 from __future__ import annotations
 
-from videomind.data.sources._common import OfficialSource, Record, before_after, keep_on_disk
+from videomind.data.sources._common import OfficialSource, Record, keep_on_disk
 from videomind.data.sources._io import read_json
+from videomind.data.sources._questions import before_after
 from videomind.errors import DataError
 from videomind.prompts import clean_query
 from videomind.records import Sample
