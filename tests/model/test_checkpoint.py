@@ -11,7 +11,7 @@ from tests.conftest import ORACLE
 from videomind.errors import CheckpointError
 from videomind.model import build_tiny_model, load_model, save_checkpoint
 from videomind.model.adapters import lora_layer_count, roles_of
-from videomind.model.checkpoint import adapter_key_to_param, param_to_adapter_key
+from videomind.model.checkpoint_names import adapter_key_to_param, param_to_adapter_key
 
 
 def _state(model):

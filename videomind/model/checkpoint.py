@@ -12,7 +12,7 @@
 
 The released files use the transformers 4.45 module hierarchy (``model.layers.N``, ``model.embed_tokens``,
 ``visual.*``); transformers 5 nests the text model as ``model.language_model`` and the vision tower as
-``model.visual``. ``LEGACY_PREFIXES`` is the one table that maps between them, in both directions. Loading refuses
+``model.visual``. ``LEGACY_PREFIXES`` (``checkpoint_names``) is the one table that maps between them, both ways. Loading refuses
 to continue on any missing or unexpected key and names them. Only safetensors are read (no pickle).
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 from pathlib import Path
 
 import torch
@@ -32,6 +31,13 @@ from transformers import GenerationConfig
 from videomind.errors import CheckpointError
 from videomind.model.adapters import ROLE_ORDER, add_role, lora_layer_count, roles_of, shared_matrix_copies
 from videomind.model.bases import family_of
+from videomind.model.checkpoint_names import (
+    PEFT_PREFIX,
+    adapter_key_to_param,
+    param_to_adapter_key,
+    to_internal_name,
+    to_official_name,
+)
 from videomind.model.config import (
     VideoMindConfig,
     legacy_config_dict,
@@ -50,18 +56,8 @@ log = logging.getLogger(__name__)
 HEAD_FILE = "pytorch_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
-PEFT_PREFIX = "base_model.model."
 HEAD_ATTRIBUTE = "grounding_head."
 
-# official (transformers 4.45) name prefix  <->  transformers 5 name prefix, inside Qwen2VLForConditionalGeneration
-# (the Qwen2.5-VL and Qwen3-VL classes nest their modules the same way, so adapter files use one naming for all)
-LEGACY_PREFIXES = (
-    ("model.layers.", "model.language_model.layers."),
-    ("model.embed_tokens.", "model.language_model.embed_tokens."),
-    ("model.norm.", "model.language_model.norm."),
-    ("visual.", "model.visual."),
-)
-_LORA_WEIGHT = re.compile(r"\.(lora_[AB]|lora_magnitude_vector)(\.weight)?$")
 # The fields PEFT 0.14 (the official pin) writes and reads; we write exactly these so official code loads our files.
 _OFFICIAL_ADAPTER_FIELDS = (
     "alpha_pattern", "auto_mapping", "base_model_name_or_path", "bias", "eva_config", "exclude_modules",
@@ -70,47 +66,6 @@ _OFFICIAL_ADAPTER_FIELDS = (
     "megatron_core", "modules_to_save", "peft_type", "r", "rank_pattern", "revision", "target_modules", "task_type",
     "use_dora", "use_rslora",
 )  # fmt: skip
-
-
-# ---------------------------------------------------------------------------------------------- key names
-def to_internal_name(name: str) -> str:
-    """A module/parameter name of the official hierarchy -> transformers 5 hierarchy (unchanged if already new)."""
-    for old, new in LEGACY_PREFIXES:
-        if name.startswith(old):
-            return new + name[len(old) :]
-    return name
-
-
-def to_official_name(name: str) -> str:
-    for old, new in LEGACY_PREFIXES:
-        if name.startswith(new):
-            return old + name[len(new) :]
-    return name
-
-
-def adapter_key_to_param(key: str, role: str, saved_modules: tuple[str, ...]) -> str:
-    """``base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`` -> the PeftModel parameter name."""
-    if not key.startswith(PEFT_PREFIX):
-        raise CheckpointError(f"adapter key {key!r} does not start with {PEFT_PREFIX!r}")
-    name = to_internal_name(key[len(PEFT_PREFIX) :])
-    match = _LORA_WEIGHT.search(name)
-    if match:
-        suffix = match.group(2) or ""
-        name = name[: match.start()] + f".{match.group(1)}.{role}{suffix}"
-    else:
-        module, _, tensor = name.rpartition(".")
-        if module.rpartition(".")[2] not in saved_modules:
-            raise CheckpointError(f"adapter key {key!r} is neither a LoRA matrix nor a modules_to_save copy")
-        name = f"{module}.modules_to_save.{role}.{tensor}"
-    return PEFT_PREFIX + name
-
-
-def param_to_adapter_key(param: str, role: str) -> str:
-    name = param[len(PEFT_PREFIX) :] if param.startswith(PEFT_PREFIX) else param
-    name = name.replace(f".modules_to_save.{role}.", ".").replace(f".{role}.", ".")
-    if name.endswith(f".{role}"):
-        name = name[: -len(role) - 1]
-    return PEFT_PREFIX + to_official_name(name)
 
 
 # ---------------------------------------------------------------------------------------------- loading

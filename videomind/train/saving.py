@@ -23,15 +23,8 @@ from safetensors.torch import load_file, save_file
 from transformers import GenerationConfig
 
 from videomind.errors import CheckpointError
-from videomind.model.checkpoint import (
-    ADAPTER_CONFIG,
-    ADAPTER_WEIGHTS,
-    HEAD_FILE,
-    PEFT_PREFIX,
-    adapter_key_to_param,
-    official_adapter_config,
-    param_to_adapter_key,
-)
+from videomind.model.checkpoint import ADAPTER_CONFIG, ADAPTER_WEIGHTS, HEAD_FILE, official_adapter_config
+from videomind.model.checkpoint_names import PEFT_PREFIX, adapter_key_to_param, param_to_adapter_key
 from videomind.model.config import legacy_config_dict
 from videomind.model.modeling import VideoMindModel
 
