@@ -15,8 +15,9 @@ Each pair is one training grounding query of the synthetic benchmark and its eve
 
 The two share their clip and differ in two words, and every query wording is used for both answers (the label leak
 of generator version 1 cannot recur). Queries that do not name their shape ("a shape moves to the left") and
-relative ones are skipped. Training data only: the test split is untouched. Output: ``<out>/train.jsonl``, a
-``custom`` source (docs/DATA.md) with ``task: verifying`` and the candidate and label in ``extra``.
+relative ones are skipped. Output: ``<out>/train.jsonl`` (``--split test``: ``test.jsonl``, pairs of the test
+videos to measure with, which no stage trains on), a ``custom`` source (docs/DATA.md) with ``task: verifying`` and
+the candidate and label in ``extra``.
 """
 
 from __future__ import annotations
@@ -79,11 +80,14 @@ def pair_for(record: dict, world: dict, rng: random.Random) -> tuple[dict, dict]
     return pairs[0], pairs[1]
 
 
-def write_presence_pairs(data: Path, out: Path, per_video: int = 3, seed: int = 0) -> int:
-    """Write ``out/train.jsonl`` from ``data`` (a ``videomind synth make`` folder): for ``per_video`` of each
-    training video's grounding queries, drawn at random, its "Yes" and its "No" pair; returns the line count."""
-    worlds = sorted((data / "worlds" / "train").glob("*.json"))
-    grounding = data / "train_grounding.jsonl"
+def write_presence_pairs(
+    data: Path, out: Path, per_video: int = 3, seed: int = 0, split: str = "train"
+) -> int:
+    """Write ``out/<split>.jsonl`` from ``data`` (a ``videomind synth make`` folder): for ``per_video`` of each
+    video's grounding queries, drawn at random, its "Yes" and its "No" pair; returns the line count. The test split's
+    pairs are for measuring (``recipes.verifier_auc`` reads them), never for training."""
+    worlds = sorted((data / "worlds" / split).glob("*.json"))
+    grounding = data / f"{split}_grounding.jsonl"
     if not worlds or not grounding.is_file():
         raise FileNotFoundError(f"no saved worlds or grounding queries in {data}: run the data stage first")
     queries: dict[str, list[dict]] = defaultdict(list)
@@ -95,7 +99,7 @@ def write_presence_pairs(data: Path, out: Path, per_video: int = 3, seed: int = 
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     count = 0
-    with open(out / "train.jsonl.tmp", "w", encoding="utf-8") as file:
+    with open(out / f"{split}.jsonl.tmp", "w", encoding="utf-8") as file:
         for path in worlds:
             saved = json.loads(path.read_text())
             world, vid = saved["world"], saved["vid"]
@@ -115,7 +119,7 @@ def write_presence_pairs(data: Path, out: Path, per_video: int = 3, seed: int = 
                     file.write(json.dumps(line) + "\n")
                     count += 1
                 made += 1
-    (out / "train.jsonl.tmp").replace(out / "train.jsonl")
+    (out / f"{split}.jsonl.tmp").replace(out / f"{split}.jsonl")
     return count
 
 
@@ -124,12 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("data", type=Path, help="a `videomind synth make` folder (with worlds/train)")
-    parser.add_argument("out", type=Path, help="folder for train.jsonl (a `custom` data source)")
+    parser.add_argument("out", type=Path, help="folder for <split>.jsonl (a `custom` data source)")
     parser.add_argument("--per-video", type=int, default=3, help="grounding queries paired per video")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="train", choices=("train", "test"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    count = write_presence_pairs(args.data, args.out, args.per_video, args.seed)
+    count = write_presence_pairs(args.data, args.out, args.per_video, args.seed, args.split)
     log.info("wrote %d verifier pairs to %s", count, args.out)
     return 0
 

@@ -7,7 +7,9 @@ The candidates are a grounder's top 5 on queries the verifier never trained on (
 labelled by the official rule (IoU >= 0.5 with a ground-truth span). Each one is scored exactly as the agent does
 (zoomed clip, segment tokens, the official Yes/No score), with the frame budgets the tiny model is trained with.
 
-For the run and each ``checkpoint-*`` in it: ROC AUC over all candidates, the share of queries whose first
+The candidates may also be verifier pairs (``recipes.presence_pairs --split test``: a query, a candidate and its
+label each), scored one by one: their AUC says whether the verifier tells a shape in the clip from one nowhere
+near it. For the run and each ``checkpoint-*`` in it: ROC AUC over all candidates, the share of queries whose first
 candidate is right in the grounder's order (``top1_grounder``) and in the verifier's (``top1_verifier``: what the
 agent's re-ranking gives), and the spread of the scores. A verifier whose loss falls while its AUC stays at 0.5
 learnt the share of "Yes"; these numbers tell.
@@ -75,6 +77,17 @@ def score_checkpoint(model_path: Path, records: list[dict], top_k: int = 5) -> d
     return candidates_report(scored)
 
 
+def official_line(record: dict) -> dict:
+    """A candidates file's line as an official verifier-data line: grounder predictions are already; a verifier pair
+    (``extra``: ``candidate``, ``label``) becomes a one-candidate line whose span is its candidate when "Yes"."""
+    extra = record.get("extra") or {}
+    if "pred" in record or "candidate" not in extra:
+        return record
+    candidate = list(extra["candidate"])
+    return {"video_path": record["video"], "duration": record.get("duration"), "query": record["query"],
+            "span": [candidate] if extra["label"] == "Yes" else [], "pred": [candidate]}  # fmt: skip
+
+
 def checkpoints(run: Path) -> list[tuple[int | None, Path]]:
     """(step, folder) of every complete checkpoint of a training run, oldest first, then the run itself (None)."""
     from videomind.train.checkpoints import checkpoint_step, complete_checkpoints
@@ -88,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("run", type=Path, help="a verifier training run (its checkpoints are scored too)")
     parser.add_argument(
-        "candidates", type=Path, help="held-out grounder predictions (official verifier lines)"
+        "candidates",
+        type=Path,
+        help="held-out grounder predictions (official verifier lines) or verifier pairs",
     )
     parser.add_argument("--queries", type=int, default=None, help="the first N queries only")
     parser.add_argument("--final-only", action="store_true", help="the run's final weights, no checkpoints")
@@ -98,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     lines = args.candidates.read_text(encoding="utf-8").splitlines()
-    records = [json.loads(line) for line in lines if line.strip()][: args.queries]
+    records = [official_line(json.loads(line)) for line in lines if line.strip()][: args.queries]
     report = {"candidates_file": str(args.candidates), "by_step": []}
     for step, folder in checkpoints(args.run)[-1:] if args.final_only else checkpoints(args.run):
         row = {"step": step if step is not None else "final", **score_checkpoint(folder, records)}

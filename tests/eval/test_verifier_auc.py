@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from recipes.verifier_auc import candidates_report, checkpoints, main, roc_auc
+from recipes.verifier_auc import candidates_report, checkpoints, main, official_line, roc_auc
 
 
 def test_roc_auc_counts_pairs_and_half_ties():
@@ -63,3 +63,28 @@ def test_scores_candidates_of_a_checkpoint_with_a_verifier(world, tmp_path):
     assert row["positives"] >= 2  # the ground truth itself is among each query's candidates
     assert row["top1_grounder"] == 1.0 and 0.0 <= row["top1_verifier"] <= 1.0
     assert 0.0 <= row["roc_auc"] <= 1.0
+
+
+def test_verifier_pairs_are_scored_as_one_candidate_lines_labelled_by_the_pair(world, tmp_path):
+    from recipes.presence_pairs import write_presence_pairs
+
+    data, ckpt, _ = world
+    assert write_presence_pairs(data, tmp_path / "pairs", per_video=2, split="test") > 0
+    lines = [json.loads(line) for line in (tmp_path / "pairs" / "test.jsonl").read_text().splitlines()]
+    yes, no = official_line(lines[0]), official_line(lines[1])
+    assert yes["pred"] == no["pred"] == [lines[0]["extra"]["candidate"]]
+    assert yes["span"] == yes["pred"] and no["span"] == []  # labelled Yes / No by the verifier's IoU rule
+    out = tmp_path / "auc.json"
+    assert main([str(ckpt), str(tmp_path / "pairs" / "test.jsonl"), "--final-only", "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["by_step"]
+    assert row["queries"] == row["candidates"] == len(lines) and row["positives"] == len(lines) // 2
+    assert row["score_spread_within_query"] == 0.0 and 0.0 <= row["roc_auc"] <= 1.0
+    # grounder prediction lines pass through unchanged
+    official = {
+        "video_path": "v.mp4",
+        "duration": 9.0,
+        "query": "q",
+        "span": [[1.0, 2.0]],
+        "pred": [[1.0, 2.0]],
+    }
+    assert official_line(official) is official
