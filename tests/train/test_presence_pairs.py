@@ -9,16 +9,12 @@ from collections import Counter
 import pytest
 
 from recipes.presence_pairs import MARGIN, absent_shapes, named_shape, pair_for, write_presence_pairs
+from tests.train.test_presence_questions import _actor, _seen
 from videomind.data import get_source
 from videomind.data.conversations import VERIFIER_MIN_LEN, verifying_example
 from videomind.data.synthetic.config import COLOUR_NAMES
 from videomind.data.synthetic.language import SHAPE_WORDS
 from videomind.spans import zoom_window
-
-
-def _actor(i, kind, colour, presence, action=None):
-    return {"id": i, "kind": kind, "colour": colour, "presence": list(presence), "action": action}
-
 
 WORLD = {
     "duration": 40.0,
@@ -52,17 +48,6 @@ def _shapes_named(query):
     }
 
 
-def _shown(world, start, end):
-    seen = set()
-    for a in world["actors"]:
-        if a["presence"][0] < end and a["presence"][1] > start:
-            seen.add((a["colour"], a["kind"]))
-            action = a["action"] or {}
-            if action.get("type") == "recolour" and action["span"][0] < end and action["span"][1] > start:
-                seen.add((action["colour"], a["kind"]))
-    return seen
-
-
 def test_named_shape_finds_the_longest_wording():
     assert named_shape("the red diamond shape shows up", "red", "diamond") == "red diamond shape"
     assert named_shape("a blue block appears", "blue", "square") == "blue block"
@@ -79,13 +64,13 @@ def test_no_pairs_name_a_shape_nowhere_in_the_zoomed_clip_and_keep_a_word_most_o
         assert yes["query"] == query and yes["extra"]["label"] == "Yes"
         assert no["extra"]["label"] == "No" and yes["extra"]["candidate"] == no["extra"]["candidate"]
         window, _ = zoom_window(WORLD["events"][event]["span"], WORLD["duration"], VERIFIER_MIN_LEN)
-        shown = _shown(WORLD, window[0] - MARGIN, window[1] + MARGIN)
+        shown = _seen(WORLD, window[0] - MARGIN, window[1] + MARGIN)
         (named,) = _shapes_named(no["query"])
         assert named not in shown, (no["query"], shown)
         assert no["query"].split(" ", 1)[0] == query.split(" ", 1)[0]  # only the shape's words change
         kept[named[0] == "red" or named[1] == ("circle" if event == 0 else "triangle")] += 1
     # the recolouring triangle's white phase is in its clip: "white triangle" is never a "No"
-    assert ("white", "triangle") in _shown(WORLD, 13.0, 20.0)
+    assert ("white", "triangle") in _seen(WORLD, 13.0, 20.0)
     # two thirds keep the colour or the kind on purpose; a few of the others by chance
     assert 0.6 < kept[True] / 300 < 0.9, kept
 
