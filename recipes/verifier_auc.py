@@ -88,6 +88,16 @@ def official_line(record: dict) -> dict:
             "span": [candidate] if extra["label"] == "Yes" else [], "pred": [candidate]}  # fmt: skip
 
 
+def as_verifier(base: Path, tuned: Path) -> Path:
+    """The verifier adapter of a checkpoint trained whole from ``base`` (``recipes.full_rank``), made once."""
+    from recipes.full_rank import full_rank
+
+    out = tuned / "as-verifier"
+    if not (out / "verifier" / "adapter_model.safetensors").is_file():
+        full_rank(base, tuned, out, "verifier")
+    return out
+
+
 def checkpoints(run: Path) -> list[tuple[int | None, Path]]:
     """(step, folder) of every complete checkpoint of a training run, oldest first, then the run itself (None)."""
     from videomind.train.checkpoints import checkpoint_step, complete_checkpoints
@@ -108,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=None, help="the first N queries only")
     parser.add_argument("--final-only", action="store_true", help="the run's final weights, no checkpoints")
     parser.add_argument(
+        "--full-rank-base",
+        type=Path,
+        default=None,
+        help="the run trained the verifier whole from this base (model.role: base): each checkpoint is scored as "
+        "the verifier adapter recipes.full_rank makes of it (written to <checkpoint>/as-verifier)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=None, help="JSON report (default: <run>/verifier_auc.json)"
     )
     args = parser.parse_args(argv)
@@ -116,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     records = [official_line(json.loads(line)) for line in lines if line.strip()][: args.queries]
     report = {"candidates_file": str(args.candidates), "by_step": []}
     for step, folder in checkpoints(args.run)[-1:] if args.final_only else checkpoints(args.run):
+        if args.full_rank_base is not None:
+            folder = as_verifier(args.full_rank_base, folder)
         row = {"step": step if step is not None else "final", **score_checkpoint(folder, records)}
         log.info("%s", json.dumps(row))
         report["by_step"].append(row)

@@ -7,6 +7,7 @@ import torch
 
 from tests.train.conftest import tiny_overrides
 from videomind.data.collator import Collator
+from videomind.errors import UserInputError
 from videomind.model import load_model
 from videomind.model.adapters import lora_layer_count, roles_of, shared_matrix_copies, use_role
 from videomind.train.config import load_config
@@ -116,6 +117,13 @@ def test_trainable_parameters_per_role(tmp_path):
     assert roles_of(base.model) == [] and len(trainable(base)) == len(list(base.model.parameters()))
     frozen = setup("model.role=base", "model.freeze_vision=true")
     assert not any("visual" in n for n in trainable(frozen)) and trainable(frozen)
+    linear = setup("model.role=base", "model.frozen=[norm, bias$]")
+    names = trainable(linear)
+    assert names and not any("norm" in n or n.endswith("bias") for n in names)
+    assert any(n.endswith("q_proj.weight") for n in names) and any("embed_tokens" in n for n in names)
+    for pattern in ("nothing_is_called_this", "(unclosed"):  # a pattern that cannot apply is refused
+        with pytest.raises(UserInputError, match="model.frozen"):
+            setup("model.role=base", f"model.frozen=[{pattern}]")
 
 
 def test_resize_only_when_the_tokenizer_outgrows_the_vocabulary():

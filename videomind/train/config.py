@@ -67,7 +67,8 @@ class TinyConfig(TinyShape):
 class ModelConfig:
     """What to train. ``base``: a Qwen2-VL folder or hub id, a VideoMind checkpoint (continue its adapter: the
     official fine-tune), or ``tiny``. ``role``: grounder / verifier / planner / answerer (a LoRA adapter) or
-    ``base`` (no LoRA: the whole Qwen2-VL is trained, vision tower too unless ``freeze_vision``)."""
+    ``base`` (no LoRA: the whole Qwen2-VL is trained, vision tower too unless ``freeze_vision``, less the parameters
+    ``frozen`` names)."""
 
     base: str = TINY_BASE
     role: str = "grounder"
@@ -83,6 +84,9 @@ class ModelConfig:
     modules_to_save: list[str] | None = None  # default: embed_tokens + lm_head for grounder / verifier
     tuning_modules: list[str] = field(default_factory=list)  # "projector": also train visual.merger
     freeze_vision: bool = False  # base role only
+    # base role only: regular expressions (re.search) of parameter names kept frozen, e.g. the norms and biases, so
+    # that what trains is what a full-rank LoRA with its own embedding / output matrices can hold (recipes.full_rank)
+    frozen: list[str] = field(default_factory=list)
     tiny: TinyConfig = field(default_factory=TinyConfig)
     # A NEW timestamp decoder's settings (official defaults; smaller heads suit the tiny model): the model's own
     # record. Saved in config.json when not the defaults, so the checkpoint reloads with the same head.

@@ -8,7 +8,8 @@
   grounder and verifier) and make only it (and the head) trainable.
 - From a VideoMind checkpoint (the official QVHighlights fine-tune): load it and continue the role's adapter and
   head; a role the checkpoint lacks gets a fresh adapter.
-- Role ``base``: no LoRA and no head; every parameter is trained (the vision tower unless ``freeze_vision``).
+- Role ``base``: no LoRA and no head; every parameter is trained (the vision tower unless ``freeze_vision``; none
+  that ``frozen`` names).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import functools
 import inspect
 import logging
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +84,7 @@ def prepare_model(cfg: ModelConfig) -> PreparedModel:
     processor.use_conversation(cfg.conv_type)
     model.config.model_name_or_path = cfg.base
     if cfg.role == "base":
-        _train_everything(model, cfg.freeze_vision)
+        _train_everything(model, cfg.freeze_vision, cfg.frozen)
     else:
         _attach_role(model, cfg)
     log.info("trainable parameters: %s", trainable_summary(model))
@@ -163,12 +166,27 @@ def resize_for_tokenizer(base, num_tokens: int) -> bool:
     return True
 
 
-def _train_everything(model: VideoMindModel, freeze_vision: bool) -> None:
+def _train_everything(model: VideoMindModel, freeze_vision: bool, frozen: Sequence[str] = ()) -> None:
     if roles_of(model):
         raise UserInputError("role 'base' trains a plain Qwen2-VL; this model has adapters")
     model.grounding_head = None
+    patterns = [_pattern(p) for p in frozen]
+    names = [name for name, _ in model.lm.named_parameters()]
+    for pattern in patterns:
+        if not any(pattern.search(name) for name in names):
+            raise UserInputError(
+                f"model.frozen: {pattern.pattern!r} matches no parameter of this model (names look like {names[-1]!r})"
+            )
     for name, param in model.lm.named_parameters():
-        param.requires_grad_(not (freeze_vision and name.startswith("model.visual.")))
+        held = (freeze_vision and name.startswith("model.visual.")) or any(p.search(name) for p in patterns)
+        param.requires_grad_(not held)
+
+
+def _pattern(text: str) -> re.Pattern:
+    try:
+        return re.compile(text)
+    except re.error as err:
+        raise UserInputError(f"model.frozen: {text!r} is not a regular expression ({err})") from None
 
 
 def _attach_role(model: VideoMindModel, cfg: ModelConfig) -> None:
