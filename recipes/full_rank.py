@@ -9,7 +9,7 @@ the embedding and output matrices (the official ``modules_to_save`` of the groun
 of those weights. So the role is trained as a plain model (``model.role: base`` with the vision tower and the norms
 and biases frozen, ``model.frozen``), and this step writes the difference to the base as the role's adapter:
 each projection's change factored by SVD (lora_B @ lora_A = tuned - base, scaling 1), the tuned embedding and output
-matrices as the role's copies. At inference nothing differs from any other adapter: the agent switches to it and
+matrices as the role's copies (for every role: the planner and answerer too, whose official adapters have none). At inference nothing differs from any other adapter: the agent switches to it and
 the shared base, its vision features included, stays as it is.
 
 A tuned model that changed anything else (a norm, a bias, the vision tower) cannot be stored this way: refused.
@@ -45,7 +45,7 @@ def full_rank(base: Path, tuned: Path, out: Path, role: str, tolerance: float = 
     """Write ``out``: a ``role`` run on ``base`` whose adapter reproduces ``tuned`` (a plain model folder trained from
     ``base`` with ``model.role: base``, vision, norms and biases frozen)."""
     from videomind.errors import UserInputError
-    from videomind.model.adapters import activate_role
+    from videomind.model.adapters import SHARED_MATRICES, activate_role
     from videomind.train.config import ModelConfig
     from videomind.train.saving import save_role_run
     from videomind.train.setup import prepare_model
@@ -53,7 +53,7 @@ def full_rank(base: Path, tuned: Path, out: Path, role: str, tolerance: float = 
     tuned_state = prepare_model(ModelConfig(base=str(tuned), role="base")).model.lm.state_dict()
     rank = max(min(t.shape) for n, t in tuned_state.items() if t.ndim == 2 and ".language_model.layers." in n)
     prepared = prepare_model(ModelConfig(base=str(base), role=role, lora_r=rank, lora_alpha=rank, lora_dropout=0.0,
-                                         lora_mlp=True))  # fmt: skip
+                                         lora_mlp=True, modules_to_save=list(SHARED_MATRICES)))  # fmt: skip
     model = prepared.model
     held = set()
     with torch.no_grad():
@@ -67,7 +67,9 @@ def full_rank(base: Path, tuned: Path, out: Path, role: str, tolerance: float = 
                 module.lora_A[role].weight.copy_(lora_a)
                 module.lora_B[role].weight.copy_(lora_b)  # scaling alpha / r = 1
                 held.add(f"{key}.weight")
-            elif hasattr(module, "modules_to_save") and role in module.modules_to_save:
+            elif isinstance(getattr(module, "modules_to_save", None), torch.nn.ModuleDict) and (
+                role in module.modules_to_save
+            ):
                 module.modules_to_save[role].weight.copy_(tuned_state[f"{key}.weight"])
                 held.add(f"{key}.weight")
         base_state = {n.removeprefix(PEFT_PREFIX).replace(".base_layer", ""): t

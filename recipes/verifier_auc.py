@@ -13,6 +13,9 @@ near it. For the run and each ``checkpoint-*`` in it: ROC AUC over all candidate
 candidate is right in the grounder's order (``top1_grounder``) and in the verifier's (``top1_verifier``: what the
 agent's re-ranking gives), and the spread of the scores. A verifier whose loss falls while its AUC stays at 0.5
 learnt the share of "Yes"; these numbers tell.
+
+A verifier trained as a whole language model (``configs/train/tiny_verifier_whole.yaml``, role ``base``) is scored
+through the adapter ``recipes.full_rank`` makes of each checkpoint: ``--full-rank-base runs/tiny-base``.
 """
 
 from __future__ import annotations

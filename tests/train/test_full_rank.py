@@ -37,17 +37,18 @@ def _tuned(tmp_path, also=()):
     return base, save_base_run(model, processor, tmp_path / "tuned"), model
 
 
-def test_the_adapter_reproduces_the_tuned_model_and_leaves_the_base_alone(tmp_path):
+@pytest.mark.parametrize("role", ["verifier", "answerer"])
+def test_the_adapter_reproduces_the_tuned_model_and_leaves_the_base_alone(tmp_path, role):
     base, tuned, tuned_model = _tuned(tmp_path)
-    run = full_rank(base, tuned, tmp_path / "verifier-run", "verifier")
+    run = full_rank(base, tuned, tmp_path / f"{role}-run", role)
     model, _ = load_model(run, device="cpu", dtype="float32")
     vocabulary = tuned_model.lm.get_input_embeddings().weight.shape[0]
     ids = torch.randint(0, vocabulary, (2, 24), generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         expected = tuned_model.lm(input_ids=ids).logits
-        with use_role(model, "verifier"):
+        with use_role(model, role):
             adapted = model.lm(input_ids=ids).logits
-        with use_role(model, "answerer"):  # no answerer adapter: the plain base
+        with model.lm.disable_adapter():  # the shared base itself
             plain = model.lm(input_ids=ids).logits
         original, _ = build_tiny_model(seed=0, roles=())
         assert torch.allclose(adapted, expected, atol=1e-4)
