@@ -1,16 +1,17 @@
 """Recipe step: a role trained as a whole language model, stored as that role's LoRA adapter, exactly.
 
-``python -m recipes.full_rank runs/tiny-base runs/tiny-verifier-lm runs/tiny-verifier --role verifier``
+``python -m recipes.full_rank runs/tiny-base runs/tiny-verifier-whole runs/tiny-verifier --role verifier``
 
 A LoRA of a 128-wide model (tiny) learns differently from the same model trained whole: on the verifier's question
-the LoRA stayed near chance where every parameter trained learnt it (docs/TINY_MODEL.md, "The verifier, examined").
+LoRAs stayed near chance where every parameter trained learnt it (docs/TINY_MODEL.md, "The verifier, examined").
 But a LoRA whose rank is the matrices' full rank, on every projection of the language model, with its own copies of
-the embedding and output matrices (the official ``modules_to_save`` of the grounder and verifier), can hold ANY change
-of those weights. So the role is trained as a plain model (``model.role: base`` with the vision tower and the norms
-and biases frozen, ``model.frozen``), and this step writes the difference to the base as the role's adapter:
-each projection's change factored by SVD (lora_B @ lora_A = tuned - base, scaling 1), the tuned embedding and output
-matrices as the role's copies (for every role: the planner and answerer too, whose official adapters have none). At inference nothing differs from any other adapter: the agent switches to it and
-the shared base, its vision features included, stays as it is.
+the embedding and output matrices (the official ``modules_to_save`` of the grounder and verifier), can hold ANY
+change of those weights. So the role is trained as a plain model (``model.role: base`` with the vision tower and the
+norms and biases frozen: ``model.freeze_vision``, ``model.frozen``, e.g. configs/train/tiny_verifier_whole.yaml),
+and this step writes the difference to the base as the role's adapter: each projection's change factored by SVD
+(lora_B @ lora_A = tuned - base, scaling 1), the tuned embedding and output matrices as the role's copies (for every
+role, the planner and answerer too, whose official adapters have none). At inference nothing differs from any
+other adapter: the agent switches to it, and the shared base, its vision features included, stays as it is.
 
 A tuned model that changed anything else (a norm, a bias, the vision tower) cannot be stored this way: refused.
 """

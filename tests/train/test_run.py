@@ -124,6 +124,8 @@ def test_trainable_parameters_per_role(tmp_path):
     for pattern in ("nothing_is_called_this", "(unclosed"):  # a pattern that cannot apply is refused
         with pytest.raises(UserInputError, match="model.frozen"):
             setup("model.role=base", f"model.frozen=[{pattern}]")
+    with pytest.raises(UserInputError, match="role 'base' only"):  # a LoRA role trains its adapter alone
+        setup("model.frozen=[norm]")
 
 
 def test_resize_only_when_the_tokenizer_outgrows_the_vocabulary():

@@ -63,6 +63,9 @@ class PreparedModel:
 
 def prepare_model(cfg: ModelConfig) -> PreparedModel:
     """Build the model of ``cfg`` with exactly the role's parameters trainable."""
+    if cfg.role != "base" and (cfg.frozen or cfg.freeze_vision):
+        raise UserInputError(f"model.frozen and model.freeze_vision apply to role 'base' only, not {cfg.role!r}: "
+                             "a role trains its adapter alone already")  # fmt: skip
     dtype = resolve_dtype(cfg.dtype)
     base_state = None
     if cfg.base == TINY_BASE:
