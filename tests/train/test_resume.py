@@ -86,3 +86,21 @@ def test_resumed_run_equals_an_uninterrupted_run(synth_root, tmp_path):
     straight = run_training(config(synth_root, tmp_path / "straight")).prepared.model.state_dict()
     for name, tensor in straight.items():
         assert torch.allclose(tensor, resumed[name], atol=1e-6), name
+
+
+def test_a_base_run_from_a_saved_base_resumes(synth_root, tmp_path):
+    """A role-``base`` run whose base was read from disk: its checkpoints are written in the official names
+    (``model.layers.N``) and must load back into transformers 5's (``model.language_model.layers.N``)."""
+    from videomind.model import build_tiny_model
+    from videomind.train.saving import save_base_run
+
+    model, processor = build_tiny_model(seed=0, roles=())
+    base = save_base_run(model, processor, tmp_path / "base")
+    out = tmp_path / "run"
+    overrides = [*tiny_overrides("base", out, synth_root, steps=6), f"model.base={base}", "train.save_steps=2"]
+    cfg = load_config(None, [*overrides, "model.freeze_vision=true"])
+    kill_during_checkpoint(cfg, tmp_path, kill_at=4)
+    counter = StepCounter()
+    result = run_training(cfg, callbacks=[counter])
+    assert result.resumed_from == out / "checkpoint-2"
+    assert counter.steps == [3, 4, 5, 6]

@@ -24,7 +24,12 @@ from transformers import GenerationConfig
 
 from videomind.errors import CheckpointError
 from videomind.model.checkpoint import ADAPTER_CONFIG, ADAPTER_WEIGHTS, HEAD_FILE, official_adapter_config
-from videomind.model.checkpoint_names import PEFT_PREFIX, adapter_key_to_param, param_to_adapter_key
+from videomind.model.checkpoint_names import (
+    PEFT_PREFIX,
+    adapter_key_to_param,
+    param_to_adapter_key,
+    to_internal_name,
+)
 from videomind.model.config import legacy_config_dict
 from videomind.model.modeling import VideoMindModel
 
@@ -107,7 +112,9 @@ def load_trainable(model: VideoMindModel, folder: str | Path, role: str) -> None
     folder = Path(folder)
     params = dict(model.named_parameters())
     if role == "base":
-        state = {LM_PREFIX + k: v for k, v in _read_base(folder).items()}
+        # transformers 5 writes a model it read from disk under the names it read (the official ``model.layers.N``
+        # of a base saved by save_base_run), one built in memory under its own: both load back into its own names
+        state = {LM_PREFIX + to_internal_name(k): v for k, v in _read_base(folder).items()}
         wanted = {n for n in params if n.startswith(LM_PREFIX)}
     else:
         saved = tuple(model.lm.peft_config[role].modules_to_save or ())
