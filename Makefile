@@ -48,7 +48,8 @@ format: setup
 # The embedded tiny model: synthetic data, presence questions, vision warm-up beside the pointer, glance, base, the
 # three roles, combine, embed (stages resume; times in runs/tiny-recipe/timings.json), then the measurement reported
 # in docs/TINY_MODEL.md (the ablation's settings in two processes, one core each, into one report; the answerer
-# probe with its blind control; the verifier's ROC AUC on held-out grounder candidates at each kept checkpoint),
+# probe with its blind control; the verifier's ROC AUC on held-out grounder candidates at each kept checkpoint of
+# its last stage, through the adapter each makes),
 # and the model card again with the results.
 TINY_WORK := runs/tiny-recipe
 ABLATE := $(BIN)/videomind eval ablate --data-root $(TINY_WORK)/data --out $(TINY_WORK)/ablation --grounding 200 --mcq 200 --qa 60
@@ -58,8 +59,9 @@ tiny-model: setup
 	  $(ABLATE) --planning 0 --settings grounder grounder_verifier; status=$$?; wait $$! && exit $$status
 	$(BIN)/python -m recipes.answerer_probe $(TINY_WORK)/runs/tiny-base --data $(TINY_WORK)/data \
 	  --out $(TINY_WORK)/ablation/answerer_probe.json
-	$(BIN)/python -m recipes.verifier_auc $(TINY_WORK)/runs/tiny-verifier \
-	  $(TINY_WORK)/runs/tiny-grounder/held_out_predictions.jsonl --out $(TINY_WORK)/ablation/verifier_auc.json
+	$(BIN)/python -m recipes.verifier_auc $(TINY_WORK)/runs/tiny-verifier-markers \
+	  $(TINY_WORK)/runs/tiny-grounder/held_out_predictions.jsonl --full-rank-base $(TINY_WORK)/runs/tiny-base \
+	  --out $(TINY_WORK)/ablation/verifier_auc.json
 	$(BIN)/python -m recipes.tiny_model --work $(TINY_WORK) --stages embed
 
 clean-venv:

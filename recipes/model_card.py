@@ -8,7 +8,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from recipes.tiny_model import GLANCE_PHASES, REPO, ROLES, STAGES
+from recipes.tiny_model import GLANCE_PHASES, REPO, ROLES, STAGES, VERIFIER_STAGES
 
 
 def _pointer_row(record: Path) -> list[str]:
@@ -106,18 +106,22 @@ def model_card(asset: Path, work: Path) -> str:
         "| stage | preset | steps | batch | learning rate |",
         "|---|---|---|---|---|",
     ]
-    for name in ("vision", "pointer", "glance", "base", *ROLES):
+    roles = [stage for role in ROLES for stage in (VERIFIER_STAGES if role == "verifier" else (role,))]
+    for name in ("vision", "pointer", "glance", "base", *roles):
         if name == "pointer":  # recipe stages without a preset: their own records
             lines += _pointer_row(work / "runs" / "tiny-pointer" / "pointer_warmup.json")
             continue
         if name == "glance":
             lines += _glance_rows(work)
             continue
-        config = _read_yaml(work / "runs" / f"tiny-{name}" / "train_config.yaml")
+        run = name.replace(
+            "_", "-"
+        )  # the verifier's stages: runs/tiny-verifier-whole, runs/tiny-verifier-markers
+        config = _read_yaml(work / "runs" / f"tiny-{run}" / "train_config.yaml")
         if not config:
             config = _read_yaml(REPO / "configs" / "train" / f"tiny_{name}.yaml")
         train = config.get("train", {})
-        lines.append(f"| {name} | `configs/train/tiny_{name}.yaml` | {train.get('max_steps', '-')} | "
+        lines.append(f"| {run} | `configs/train/tiny_{name}.yaml` | {train.get('max_steps', '-')} | "
                      f"{train.get('batch_size', '-')} | {train.get('learning_rate', '-')} |")  # fmt: skip
     timings_file = work / "timings.json"
     if timings_file.is_file():

@@ -29,6 +29,7 @@ import json
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from recipes.presence_questions import colours_shown
@@ -88,6 +89,24 @@ def write_presence_pairs(
     """Write ``out/<split>.jsonl`` from ``data`` (a ``videomind synth make`` folder): for ``per_video`` of each
     video's grounding queries, drawn at random, its "Yes" and its "No" pair; returns the line count. The test split's
     pairs are for measuring (``recipes.verifier_auc`` reads them), never for training."""
+    return write_pairs(data, out, split, per_video, seed, pair_for)
+
+
+PairMaker = Callable[[dict, dict, random.Random], "tuple[dict, ...] | None"]
+
+
+def write_pairs(
+    data: Path,
+    out: Path,
+    split: str,
+    per_video: int,
+    seed: int,
+    make_pair: PairMaker,
+    wanted: Callable[[dict], bool] | None = None,
+) -> int:
+    """``out/<split>.jsonl`` of verifier pairs: each video's grounding queries (those ``wanted``) in a random order,
+    ``make_pair(record, world, rng)`` for each until ``per_video`` were made (None: that query has no pair and does
+    not count; an empty tuple counts but writes nothing); returns the line count."""
     worlds = sorted((data / "worlds" / split).glob("*.json"))
     grounding = data / f"{split}_grounding.jsonl"
     if not worlds or not grounding.is_file():
@@ -97,7 +116,8 @@ def write_presence_pairs(
         for line in lines:
             if line.strip():
                 record = json.loads(line)
-                queries[record["vid"]].append(record)
+                if wanted is None or wanted(record):
+                    queries[record["vid"]].append(record)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     count = 0
@@ -112,7 +132,7 @@ def write_presence_pairs(
             for record in records:
                 if made == per_video:
                     break
-                pair = pair_for(record, world, rng)
+                pair = make_pair(record, world, rng)
                 if pair is None:
                     continue
                 for half in pair:

@@ -5,9 +5,9 @@ training stage cut off resumes from its last checkpoint):
 
 1. ``data``: ``videomind synth make`` — 6000 training and 200 test videos of the "medium" world;
 2. ``presence``: short-clip multiple-choice questions about what is on screen (``recipes.presence_questions``,
-   half of them stating their answer in words) for the base stage and verifier pairs whose query names a shape in
-   the clip or one nowhere near it (``recipes.presence_pairs``; not in the base's mix, see tiny_base.yaml), written
-   as ``custom`` data sources;
+   half of them stating their answer in words) for the base stage, and the verifier's two kinds of pairs: a query
+   naming a shape in the clip or one nowhere near it (``recipes.presence_pairs``) and an event between the segment
+   markers or beside them (``recipes.marker_pairs``), written as ``custom`` data sources;
 3. ``vision``: a tiny Qwen2-VL from scratch whose vision tower is warmed up alone on one-second clips of 1000
    training videos (configs/train/tiny_vision.yaml, ``recipes.vision_warmup``);
 4. ``pointer``: the language model taught, text only, to name the letter of the option a question names, in the
@@ -20,9 +20,12 @@ training stage cut off resumes from its last checkpoint):
    first answers from what it sees;
 6. ``base``: the whole model on those questions, the benchmark's questions (evidence crops and whole videos),
    descriptions and timing (configs/train/tiny_base.yaml); this is also the answerer;
-7. ``grounder`` / ``verifier`` / ``planner``: the LoRA roles on top of it (configs/train/tiny_<role>.yaml); before
-   the verifier, ``verifier_data`` runs the trained grounder on training queries: its candidates are the
-   verifier's data, as officially;
+7. ``grounder`` / ``planner``: LoRA roles on top of it (configs/train/tiny_<role>.yaml); ``verifier_data`` runs the
+   trained grounder on held-out training queries, the candidates the verifier is measured on
+   (``recipes.verifier_auc``); ``verifier``: the verifier's language model trained whole on the presence pairs
+   (tiny_verifier_whole.yaml), then on the marker pairs (tiny_verifier_markers.yaml), stored as the verifier's
+   full-rank LoRA adapter (``recipes.full_rank``): as a LoRA on the grounder's own candidates, the official recipe
+   (tiny_verifier.yaml, still a preset), it lowered R1@0.5 by ~10 points (docs/TINY_MODEL.md, eighth sitting);
 8. ``combine``: one multi-role checkpoint in the released layout;
 9. ``embed``: copied into ``videomind/assets/tiny`` in float16 with its frame budgets and model card.
 
@@ -91,7 +94,8 @@ def stage_data(work: Path, videos: int, eval_videos: int) -> None:
 
 
 def stage_train(work: Path, name: str, nproc: int = 1) -> None:
-    out = work / "runs" / f"tiny-{name}"
+    """``videomind train configs/train/tiny_<name>.yaml`` (output ``runs/tiny-<name>``, ``_`` written ``-``)."""
+    out = work / "runs" / f"tiny-{name.replace('_', '-')}"
     if (out / "train_config.yaml").is_file() and _finished(out):
         log.info("%s: finished run in %s", name, out)
         return
@@ -99,7 +103,9 @@ def stage_train(work: Path, name: str, nproc: int = 1) -> None:
 
 
 def stage_presence(work: Path) -> None:
-    """The base stage's short-clip questions (``data/presence``) and verifier pairs (``data/presence-pairs``)."""
+    """The base stage's short-clip questions (``data/presence``) and the verifier's pairs (``data/presence-pairs``,
+    ``data/marker-pairs``)."""
+    from recipes.marker_pairs import write_marker_pairs
     from recipes.presence_pairs import write_presence_pairs
     from recipes.presence_questions import write_presence
 
@@ -111,6 +117,7 @@ def stage_presence(work: Path) -> None:
         "presence-pairs": lambda out: write_presence_pairs(
             synthetic, out, per_video=PRESENCE_PAIRS_PER_VIDEO
         ),
+        "marker-pairs": lambda out: write_marker_pairs(synthetic, out, per_video=MARKER_PAIRS_PER_VIDEO),
     }
     for name, write in writers.items():
         out = work / "data" / name
@@ -242,6 +249,9 @@ PRESENCE_HINTED = 0.5  # share of them that state their answer in words
 # Grounding queries per training video made into a "Yes" and a "No" verifier pair (recipes.presence_pairs): 6000
 # videos -> 36,000 lines; in the base stage's mix the base reached AUC 0.594 on test pairs only (tiny_base.yaml).
 PRESENCE_PAIRS_PER_VIDEO = 3
+MARKER_PAIRS_PER_VIDEO = (
+    6  # appear queries drawn per video; 6000 videos -> ~12,000 pairs with whole zoomed clips
+)
 # (name, question types (or types -> weights), seed, questions per video, steps), run in turn from the pointer's
 # model. Colours and shapes (46,573 questions): held-out unhinted 64.3 / 74.7 / 79.7 % at steps 1500 / 2000 / 3000
 # (blank clips 32.3 / 14.7 / 25.0 %), colours 99.0 % but shapes 43.3 %, 1923 s on one core. Then shapes alone
@@ -256,11 +266,14 @@ GLANCE_BATCH_AND_RATE = (8, 5e-4)
 GLANCE_HELD_OUT = 300  # hinted and unhinted questions each, scored every 500 steps and never trained on
 GROUNDER_PREDICTIONS = Path("runs") / "tiny-grounder" / "train_predictions.jsonl"
 GROUNDER_HELD_OUT = Path("runs") / "tiny-grounder" / "held_out_predictions.jsonl"
+VERIFIER_STAGES = ("verifier_whole", "verifier_markers")  # configs/train/tiny_<name>.yaml, in order
 VERIFIER_HELD_OUT = 200  # training queries of videos the verifier data does not use: its AUC while it trains
 
 
-def stage_verifier_data(work: Path, queries: int = 3000, held_out: int = VERIFIER_HELD_OUT) -> Path:
-    """The trained grounder's top-5 moments for training queries: the verifier learns on the grounder's own mistakes.
+def stage_verifier_data(
+    work: Path, queries: int = 3000, held_out: int = VERIFIER_HELD_OUT, predict_training: bool = True
+) -> Path:
+    """The trained grounder's top-5 moments for training queries (the official verifier data), and held-out ones.
 
     As in the official recipe, verifier candidates come from a grounder's predictions on training data; candidates
     made from the ground truth alone (jittered, shifted, other events) did not transfer: on the grounder's candidates
@@ -268,7 +281,9 @@ def stage_verifier_data(work: Path, queries: int = 3000, held_out: int = VERIFIE
     (``video_path``, ``duration``, ``query``, ``span``, ``pred``) and appended, so a killed stage resumes.
 
     Besides, the same for ``held_out`` training queries of other videos, which the verifier never trains on: the
-    candidates ``recipes.verifier_auc`` scores the verifier on while it trains (the test split stays for the end).
+    candidates ``recipes.verifier_auc`` scores the verifier on (the test split stays for the end). Without
+    ``predict_training`` only those are predicted (the recipe's verifier trains on pairs; tiny_verifier.yaml reads the
+    others); the held-out queries are the same either way. Returns the training file, or the held-out one.
     """
     from videomind.agent import VideoMindAgent
     from videomind.agent.agent import options_from_dict
@@ -281,9 +296,24 @@ def stage_verifier_data(work: Path, queries: int = 3000, held_out: int = VERIFIE
     checked = spread([s for s in grounding if s.video not in trained_videos], held_out)
     options = options_from_dict(EMBEDDED_AGENT_OPTIONS).updated(use_verifier=False, use_answerer=False)
     agent = VideoMindAgent.from_pretrained(work / "runs" / "tiny-grounder", device="cpu", options=options)
-    _write_grounder_predictions(agent, training, work / GROUNDER_PREDICTIONS)
+    if predict_training:
+        _write_grounder_predictions(agent, training, work / GROUNDER_PREDICTIONS)
     _write_grounder_predictions(agent, checked, work / GROUNDER_HELD_OUT)
-    return work / GROUNDER_PREDICTIONS
+    return work / (GROUNDER_PREDICTIONS if predict_training else GROUNDER_HELD_OUT)
+
+
+def stage_verifier(work: Path) -> Path:
+    """The verifier's language model trained whole (presence pairs, then marker pairs), stored as its adapter."""
+    from recipes.full_rank import full_rank
+
+    out = work / "runs" / "tiny-verifier"
+    if _finished(out):
+        log.info("verifier: finished run in %s", out)
+        return out
+    for name in VERIFIER_STAGES:
+        stage_train(work, name)
+    return full_rank(work / "runs" / "tiny-base", work / "runs" / f"tiny-{VERIFIER_STAGES[-1].replace('_', '-')}",
+                     out, "verifier")  # fmt: skip
 
 
 def _write_grounder_predictions(agent, samples: list, out: Path) -> None:
@@ -384,10 +414,12 @@ def main(argv: list[str] | None = None) -> int:
             stage_presence(args.work)
         elif stage == "glance":
             stage_glance(args.work)
+        elif stage == "verifier":
+            stage_verifier(args.work)
         elif stage in ("base", *ROLES):
             stage_train(args.work, stage, args.nproc if stage == "base" else 1)
         elif stage == "verifier_data":
-            stage_verifier_data(args.work)
+            stage_verifier_data(args.work, predict_training=False)
         elif stage == "combine":
             stage_combine(args.work)
         else:

@@ -131,6 +131,9 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     ]
     assert "| full agent (+ planner) | - | 33.3 | - | 30.0 | 55.0 |" in card
     assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card
+    # the verifier's two stages, from their presets where the work folder has no run of them
+    assert "| verifier-whole | `configs/train/tiny_verifier_whole.yaml` | 2500 | 4 | 0.0005 |" in card
+    assert "| verifier-markers | `configs/train/tiny_verifier_markers.yaml` | 2500 | 4 | 0.0005 |" in card
     assert "Verifier on 996 held-out grounder candidates" in card and "ROC AUC 0.612;" in card
     assert "grounder's order for 41.0 % of queries, after re-ranking 43.5 %." in card
     params = sum(p.numel() for p in model.parameters())

@@ -72,3 +72,27 @@ def test_verifier_auc_scores_a_whole_trained_checkpoint_through_its_adapter_made
     assert made == tuned / "as-verifier" and weights.is_file()
     first = weights.stat().st_mtime_ns
     assert as_verifier(base, tuned) == made and weights.stat().st_mtime_ns == first
+
+
+def test_the_recipes_verifier_stage_stores_its_last_run_as_the_adapter_once(tmp_path, monkeypatch):
+    from recipes import tiny_model as tiny_recipe
+
+    work = tmp_path / "work"
+    base, tuned, tuned_model = _tuned(tmp_path)
+    (work / "runs").mkdir(parents=True)
+    (work / "runs" / "tiny-base").symlink_to(base)
+    (work / "runs" / "tiny-verifier-whole").symlink_to(base)  # a finished first stage that changed nothing
+    (work / "runs" / "tiny-verifier-markers").symlink_to(tuned)
+    for run in ("tiny-verifier-whole", "tiny-verifier-markers"):
+        (work / "runs" / run / "train_config.yaml").write_text("train: {}\n")
+    trained = []
+    monkeypatch.setattr(tiny_recipe, "_videomind", lambda *args, **kw: trained.append(args))
+    out = tiny_recipe.stage_verifier(work)
+    assert trained == []  # both stages had finished: nothing retrained
+    model, _ = load_model(out, device="cpu", dtype="float32")
+    ids = torch.randint(0, 64, (1, 16), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad(), use_role(model, "verifier"):
+        assert torch.allclose(model.lm(input_ids=ids).logits, tuned_model.lm(input_ids=ids).logits, atol=1e-4)
+    stamp = (out / "verifier" / "adapter_model.safetensors").stat().st_mtime_ns
+    assert tiny_recipe.stage_verifier(work) == out  # done: kept as it is
+    assert (out / "verifier" / "adapter_model.safetensors").stat().st_mtime_ns == stamp

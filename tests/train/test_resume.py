@@ -97,7 +97,11 @@ def test_a_base_run_from_a_saved_base_resumes(synth_root, tmp_path):
     model, processor = build_tiny_model(seed=0, roles=())
     base = save_base_run(model, processor, tmp_path / "base")
     out = tmp_path / "run"
-    overrides = [*tiny_overrides("base", out, synth_root, steps=6), f"model.base={base}", "train.save_steps=2"]
+    overrides = [
+        *tiny_overrides("base", out, synth_root, steps=6),
+        f"model.base={base}",
+        "train.save_steps=2",
+    ]
     cfg = load_config(None, [*overrides, "model.freeze_vision=true"])
     kill_during_checkpoint(cfg, tmp_path, kill_at=4)
     counter = StepCounter()

@@ -1,0 +1,116 @@
+"""Recipe data: "between the markers" pairs, the verifier's question about where an event lies in its clip.
+
+A verifier that binds the named shape to its clip (``recipes.presence_pairs``) still ranked the grounder's
+candidates at chance: a wrong candidate's zoomed clip usually shows the shape too, in its margins, and what tells
+it from the right one is whether the event lies between ``<|seg_start|>`` and ``<|seg_end|>`` (docs/TINY_MODEL.md,
+seventh and eighth sittings). Each pair is one training grounding query, with the same wording in both halves:
+
+- "Yes": the event's own span as the candidate;
+- "No": a window of the same length just after or just before it (a gap of up to ``MAX_GAP`` of its length; the
+  side drawn among those that fit in the video), so that its zoomed clip shows the event in a margin, not
+  between the markers.
+
+Only pairs whose two zoomed clips are (nearly) whole, not clamped by the video's ends, are kept: then both halves
+put their markers at about a quarter and three quarters of a clip of the same length, and nothing but the clip's
+content tells them apart. Pairs that kept the clamped ones taught a verifier that markers near a clip's end mean "Yes"
+(the right window of an event that lasts to the video's end is clamped, its "No" mostly is not); measured, moving
+the markers onto the margins raised that verifier's score on 99 % of clips. By default only "appears" events
+(a shape on screen for its span and not around it): what the vision tower sees best.
+
+Output: ``<out>/<split>.jsonl``, a ``custom`` source (docs/DATA.md) with ``task: verifying`` and the candidate
+and label in ``extra`` (``--split test``: pairs of the test videos to measure with, which no stage trains on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from recipes.presence_pairs import write_pairs
+from videomind.data.conversations import VERIFIER_MIN_LEN
+from videomind.spans import zoom_window
+
+log = logging.getLogger(__name__)
+
+MAX_GAP = 0.3  # the "No" window starts / ends up to this share of the event's length away from it
+MARKER_BOUNDS = (0.2, 0.8)  # relative marker positions a kept pair's clips stay within
+EVENT_TYPES = ("appear",)  # the generator's event_type of the queries paired by default
+
+
+def centred_markers(candidate: Sequence[float], duration: float) -> bool:
+    """Whether the verifier's zoomed clip of ``candidate`` puts its markers within ``MARKER_BOUNDS`` (at 1/4 and 3/4
+    when the clip lies whole in the video; clamped by a video's end, one moves out toward it)."""
+    _, (ss, se) = zoom_window(candidate, duration, VERIFIER_MIN_LEN)
+    return ss >= MARKER_BOUNDS[0] and se <= MARKER_BOUNDS[1]
+
+
+def marker_pair(record: dict, world: dict, rng: random.Random) -> tuple[dict, ...] | None:
+    """The "Yes" and "No" halves of one grounding record; None when no window of its length fits beside the event;
+    an empty tuple when one does but a zoomed clip's markers leave ``MARKER_BOUNDS`` (the pair is dropped)."""
+    start, end = (float(x) for x in record["span"][0])
+    length, duration = end - start, world["duration"]
+    gap = rng.uniform(0, MAX_GAP * length)
+    sides = [w for w in ([end + gap, end + gap + length], [start - gap - length, start - gap])
+             if w[0] >= 0 and w[1] <= duration]  # fmt: skip
+    if not sides:
+        return None
+    other = [round(x, 2) for x in rng.choice(sides)]
+    if not (centred_markers((start, end), duration) and centred_markers(other, duration)):
+        return ()
+    return tuple(
+        {
+            "query": record["query"],
+            "task": "verifying",
+            "data_type": "multimodal",
+            "extra": {"candidate": candidate, "label": label, "event": record.get("event")},
+        }  # fmt: skip
+        for label, candidate in (("Yes", [start, end]), ("No", other))
+    )
+
+
+def write_marker_pairs(
+    data: Path,
+    out: Path,
+    per_video: int = 6,
+    seed: int = 0,
+    split: str = "train",
+    event_types: Sequence[str] = EVENT_TYPES,
+) -> int:
+    """Write ``out/<split>.jsonl`` from ``data`` (a ``videomind synth make`` folder): up to ``per_video`` of each
+    video's single-span, non-relative grounding queries of ``event_types``, drawn at random, each as its "Yes" and
+    "No" pair (fewer where a clip would be clamped); returns the line count."""
+
+    def wanted(record: dict) -> bool:
+        return (not record.get("relative") and len(record["span"]) == 1
+                and record.get("event_type") in event_types)  # fmt: skip
+
+    return write_pairs(data, out, split, per_video, seed, marker_pair, wanted)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("data", type=Path, help="a `videomind synth make` folder (with worlds/train)")
+    parser.add_argument("out", type=Path, help="folder for <split>.jsonl (a `custom` data source)")
+    parser.add_argument("--per-video", type=int, default=6, help="grounding queries paired per video")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="train", choices=("train", "test"))
+    parser.add_argument(
+        "--event-types",
+        nargs="+",
+        default=list(EVENT_TYPES),
+        help="the generator's event_type of the queries",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    count = write_marker_pairs(args.data, args.out, args.per_video, args.seed, args.split, args.event_types)
+    log.info("wrote %d verifier pairs to %s", count, args.out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
