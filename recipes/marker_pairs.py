@@ -66,7 +66,7 @@ def marker_pair(record: dict, world: dict, rng: random.Random) -> tuple[dict, ..
             "task": "verifying",
             "data_type": "multimodal",
             "extra": {"candidate": candidate, "label": label, "event": record.get("event")},
-        }  # fmt: skip
+        }
         for label, candidate in (("Yes", [start, end]), ("No", other))
     )
 

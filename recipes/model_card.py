@@ -114,9 +114,8 @@ def model_card(asset: Path, work: Path) -> str:
         if name == "glance":
             lines += _glance_rows(work)
             continue
-        run = name.replace(
-            "_", "-"
-        )  # the verifier's stages: runs/tiny-verifier-whole, runs/tiny-verifier-markers
+        # the verifier's stages run in runs/tiny-verifier-whole and runs/tiny-verifier-markers
+        run = name.replace("_", "-")
         config = _read_yaml(work / "runs" / f"tiny-{run}" / "train_config.yaml")
         if not config:
             config = _read_yaml(REPO / "configs" / "train" / f"tiny_{name}.yaml")

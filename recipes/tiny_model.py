@@ -249,9 +249,9 @@ PRESENCE_HINTED = 0.5  # share of them that state their answer in words
 # Grounding queries per training video made into a "Yes" and a "No" verifier pair (recipes.presence_pairs): 6000
 # videos -> 36,000 lines; in the base stage's mix the base reached AUC 0.594 on test pairs only (tiny_base.yaml).
 PRESENCE_PAIRS_PER_VIDEO = 3
-MARKER_PAIRS_PER_VIDEO = (
-    6  # appear queries drawn per video; 6000 videos -> ~12,000 pairs with whole zoomed clips
-)
+# "appears" queries per training video drawn for marker pairs (recipes.marker_pairs): 6000 videos -> 12,273 pairs
+# whose zoomed clips are whole
+MARKER_PAIRS_PER_VIDEO = 6
 # (name, question types (or types -> weights), seed, questions per video, steps), run in turn from the pointer's
 # model. Colours and shapes (46,573 questions): held-out unhinted 64.3 / 74.7 / 79.7 % at steps 1500 / 2000 / 3000
 # (blank clips 32.3 / 14.7 / 25.0 %), colours 99.0 % but shapes 43.3 %, 1923 s on one core. Then shapes alone
