@@ -23,13 +23,12 @@ and label in ``extra`` (``--split test``: pairs of the test videos to measure wi
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from recipes.presence_pairs import write_pairs
+from recipes.presence_pairs import pairs_parser, write_pairs
 from videomind.data.conversations import VERIFIER_MIN_LEN
 from videomind.spans import zoom_window
 
@@ -91,14 +90,7 @@ def write_marker_pairs(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("data", type=Path, help="a `videomind synth make` folder (with worlds/train)")
-    parser.add_argument("out", type=Path, help="folder for <split>.jsonl (a `custom` data source)")
-    parser.add_argument("--per-video", type=int, default=6, help="grounding queries paired per video")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--split", default="train", choices=("train", "test"))
+    parser = pairs_parser(__doc__, per_video=6)
     parser.add_argument(
         "--event-types",
         nargs="+",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from recipes.tiny_model import GLANCE_PHASES, REPO, ROLES, STAGES, VERIFIER_STAGES
+from recipes.tiny_model import GLANCE_PHASES, REPO, ROLES, STAGES, VERIFIER_STAGES, run_folder
 
 
 def _pointer_row(record: Path) -> list[str]:
@@ -114,13 +114,12 @@ def model_card(asset: Path, work: Path) -> str:
         if name == "glance":
             lines += _glance_rows(work)
             continue
-        # the verifier's stages run in runs/tiny-verifier-whole and runs/tiny-verifier-markers
-        run = name.replace("_", "-")
-        config = _read_yaml(work / "runs" / f"tiny-{run}" / "train_config.yaml")
+        run = run_folder(work, name)
+        config = _read_yaml(run / "train_config.yaml")
         if not config:
             config = _read_yaml(REPO / "configs" / "train" / f"tiny_{name}.yaml")
         train = config.get("train", {})
-        lines.append(f"| {run} | `configs/train/tiny_{name}.yaml` | {train.get('max_steps', '-')} | "
+        lines.append(f"| {run.name.removeprefix('tiny-')} | `configs/train/tiny_{name}.yaml` | {train.get('max_steps', '-')} | "
                      f"{train.get('batch_size', '-')} | {train.get('learning_rate', '-')} |")  # fmt: skip
     timings_file = work / "timings.json"
     if timings_file.is_file():

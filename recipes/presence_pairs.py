@@ -145,16 +145,21 @@ def write_pairs(
     return count
 
 
-def main(argv: list[str] | None = None) -> int:
+def pairs_parser(description: str, per_video: int) -> argparse.ArgumentParser:
+    """The command line of a verifier-pairs writer: data, out, ``--per-video``, ``--seed``, ``--split``."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("data", type=Path, help="a `videomind synth make` folder (with worlds/train)")
     parser.add_argument("out", type=Path, help="folder for <split>.jsonl (a `custom` data source)")
-    parser.add_argument("--per-video", type=int, default=3, help="grounding queries paired per video")
+    parser.add_argument("--per-video", type=int, default=per_video, help="grounding queries paired per video")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="train", choices=("train", "test"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = pairs_parser(__doc__, per_video=3).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     count = write_presence_pairs(args.data, args.out, args.per_video, args.seed, args.split)
     log.info("wrote %d verifier pairs to %s", count, args.out)

@@ -93,9 +93,14 @@ def stage_data(work: Path, videos: int, eval_videos: int) -> None:
                "--preset", "medium", "--seed", "0", "--workers", "2", "--no-progress", cwd=work)  # fmt: skip
 
 
+def run_folder(work: Path, name: str) -> Path:
+    """Where ``configs/train/tiny_<name>.yaml`` writes its run: ``runs/tiny-<name>``, ``_`` written ``-``."""
+    return work / "runs" / f"tiny-{name.replace('_', '-')}"
+
+
 def stage_train(work: Path, name: str, nproc: int = 1) -> None:
-    """``videomind train configs/train/tiny_<name>.yaml`` (output ``runs/tiny-<name>``, ``_`` written ``-``)."""
-    out = work / "runs" / f"tiny-{name.replace('_', '-')}"
+    """``videomind train configs/train/tiny_<name>.yaml`` unless its run (``run_folder``) has finished."""
+    out = run_folder(work, name)
     if (out / "train_config.yaml").is_file() and _finished(out):
         log.info("%s: finished run in %s", name, out)
         return
@@ -312,8 +317,7 @@ def stage_verifier(work: Path) -> Path:
         return out
     for name in VERIFIER_STAGES:
         stage_train(work, name)
-    return full_rank(work / "runs" / "tiny-base", work / "runs" / f"tiny-{VERIFIER_STAGES[-1].replace('_', '-')}",
-                     out, "verifier")  # fmt: skip
+    return full_rank(run_folder(work, "base"), run_folder(work, VERIFIER_STAGES[-1]), out, "verifier")
 
 
 def _write_grounder_predictions(agent, samples: list, out: Path) -> None:
