@@ -8,7 +8,9 @@ seventh and eighth sittings). Each pair is one training grounding query, with th
 - "Yes": the event's own span as the candidate;
 - "No": a window of the same length just after or just before it (a gap of up to ``MAX_GAP`` of its length; the
   side drawn among those that fit in the video), so that its zoomed clip shows the event in a margin, not
-  between the markers.
+  between the markers. With ``--near-miss`` the "No" window is shifted by ``NEAR_MISS`` of its length instead
+  (IoU 0.11-0.33 with the event, below the official 0.5): the grounder's near misses, whose clips show part of
+  the event between the markers and the rest in a margin.
 
 Only pairs whose two zoomed clips are (nearly) whole, not clamped by the video's ends, are kept: then both halves
 put their markers at about a quarter and three quarters of a clip of the same length, and nothing but the clip's
@@ -26,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from recipes.presence_pairs import pairs_parser, write_pairs
@@ -35,6 +38,8 @@ from videomind.spans import zoom_window
 log = logging.getLogger(__name__)
 
 MAX_GAP = 0.3  # the "No" window starts / ends up to this share of the event's length away from it
+BESIDE = (1.0, 1.0 + MAX_GAP)  # the "No" window's shift from the event, in shares of its length: beside it
+NEAR_MISS = (0.5, 0.8)  # ... overlapping it: IoU (1 - s) / (1 + s) = 0.33 ... 0.11
 MARKER_BOUNDS = (0.2, 0.8)  # relative marker positions a kept pair's clips stay within
 EVENT_TYPES = ("appear",)  # the generator's event_type of the queries paired by default
 
@@ -46,13 +51,16 @@ def centred_markers(candidate: Sequence[float], duration: float) -> bool:
     return ss >= MARKER_BOUNDS[0] and se <= MARKER_BOUNDS[1]
 
 
-def marker_pair(record: dict, world: dict, rng: random.Random) -> tuple[dict, ...] | None:
-    """The "Yes" and "No" halves of one grounding record; None when no window of its length fits beside the event;
-    an empty tuple when one does but a zoomed clip's markers leave ``MARKER_BOUNDS`` (the pair is dropped)."""
+def marker_pair(
+    record: dict, world: dict, rng: random.Random, shift: tuple[float, float] = BESIDE
+) -> tuple[dict, ...] | None:
+    """The "Yes" and "No" halves of one grounding record, the "No" window moved by a share ``shift`` of the event's
+    length (drawn uniformly) to one side; None when no such window fits in the video; an empty tuple when one does
+    but a zoomed clip's markers leave ``MARKER_BOUNDS`` (the pair is dropped)."""
     start, end = (float(x) for x in record["span"][0])
     length, duration = end - start, world["duration"]
-    gap = rng.uniform(0, MAX_GAP * length)
-    sides = [w for w in ([end + gap, end + gap + length], [start - gap - length, start - gap])
+    moved = rng.uniform(*shift) * length
+    sides = [w for w in ([start + moved, end + moved], [start - moved, end - moved])
              if w[0] >= 0 and w[1] <= duration]  # fmt: skip
     if not sides:
         return None
@@ -77,16 +85,17 @@ def write_marker_pairs(
     seed: int = 0,
     split: str = "train",
     event_types: Sequence[str] = EVENT_TYPES,
+    shift: tuple[float, float] = BESIDE,
 ) -> int:
     """Write ``out/<split>.jsonl`` from ``data`` (a ``videomind synth make`` folder): up to ``per_video`` of each
     video's single-span, non-relative grounding queries of ``event_types``, drawn at random, each as its "Yes" and
-    "No" pair (fewer where a clip would be clamped); returns the line count."""
+    "No" pair, the "No" moved by ``shift`` (fewer where a clip would be clamped); returns the line count."""
 
     def wanted(record: dict) -> bool:
         return (not record.get("relative") and len(record["span"]) == 1
                 and record.get("event_type") in event_types)  # fmt: skip
 
-    return write_pairs(data, out, split, per_video, seed, marker_pair, wanted)
+    return write_pairs(data, out, split, per_video, seed, partial(marker_pair, shift=shift), wanted)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,9 +106,17 @@ def main(argv: list[str] | None = None) -> int:
         default=list(EVENT_TYPES),
         help="the generator's event_type of the queries",
     )
+    parser.add_argument(
+        "--near-miss",
+        action="store_true",
+        help=f"move the 'No' window by {NEAR_MISS[0]}-{NEAR_MISS[1]} of its length (overlapping the event)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    count = write_marker_pairs(args.data, args.out, args.per_video, args.seed, args.split, args.event_types)
+    shift = NEAR_MISS if args.near_miss else BESIDE
+    count = write_marker_pairs(
+        args.data, args.out, args.per_video, args.seed, args.split, args.event_types, shift
+    )
     log.info("wrote %d verifier pairs to %s", count, args.out)
     return 0
 

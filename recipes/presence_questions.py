@@ -17,7 +17,9 @@ ones on 4-8 second windows of the training videos, computed from the worlds the 
   video?" over four colour words / "What shape is shown in the video?" over four kind words, the three wrong ones
   nowhere in the window: one visual feature matched against one option word, no binding of a colour to a shape
   (the first step of a curriculum; ``--types`` picks the kinds of question, "kind_seen:2" weighing one twice as
-  much, ``--window`` their length).
+  much, ``--window`` their length);
+- ``background`` (single-attribute, not in the default mix): "What is the background of the video?" over four of
+  the textures, the benchmark's own wording: the background is the same in every window.
 
 Shapes that change colour inside a window are never asked about. The windows are training data only: the test
 split and the ``medium`` preset are untouched. Output: ``<out>/train.jsonl`` (docs/DATA.md, ``custom``), one line
@@ -33,7 +35,7 @@ import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from videomind.data.synthetic.config import COLOUR_NAMES, SHAPES
+from videomind.data.synthetic.config import BACKGROUNDS, COLOUR_NAMES, SHAPES
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,11 @@ STEP = 0.5  # window bounds are multiples of the synthetic world's frame period
 JITTER = 0.25  # the answer crop jitter of the base preset: a window may grow by this share at each end
 MARGIN = 0.5  # seconds added around the jittered window when listing what might be on screen
 KIND_WEIGHTS = {"shown": 0.35, "colour": 0.25, "kind": 0.25, "never": 0.15}
-SINGLE_ATTRIBUTE = ("colour_seen", "kind_seen")  # asked only when picked (``types``), with equal weights
+SINGLE_ATTRIBUTE = (
+    "colour_seen",
+    "kind_seen",
+    "background",
+)  # asked only when picked (``types``), equal weights
 LETTERS = "ABCD"
 FIELDS = ("colour", "kind")  # an actor's fields, in the order of the (colour, kind) pairs
 
@@ -116,6 +122,9 @@ def window_questions(
                 seen = [pair[asked] for pair in maybe if pair[asked] != a[FIELDS[asked]]]
                 every = COLOUR_NAMES if kind == "colour" else SHAPES
                 built = _options(a[FIELDS[asked]], seen, list(every), rng)
+        elif kind == "background":
+            text = "What is the background of the video?"
+            built = _options(BACKGROUNDS[world["background"]["kind"]], [], list(BACKGROUNDS.values()), rng)
         elif kind in SINGLE_ATTRIBUTE and steady:
             field, every = ("colour", COLOUR_NAMES) if kind == "colour_seen" else ("kind", SHAPES)
             # both colours of a shape recolouring near the window count as shown (whichever it has then)
@@ -154,6 +163,8 @@ def _hint(kind: str, question: str, answer: str) -> str:
         return f"The colour shown in the video is {answer}."
     if kind == "kind_seen":
         return f"The shape shown in the video is a {answer}."
+    if kind == "background":
+        return f"The background of the video is {answer}."
     return f"The video never shows {answer}."
 
 

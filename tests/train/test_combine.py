@@ -127,7 +127,7 @@ def test_embed_writes_a_float16_asset_with_its_model_card(runs, tmp_path):
     )
     glance_rows = [line for line in card.splitlines() if "recipes.letter_binding" in line]
     assert glance_rows == [
-        "| glance | `recipes.letter_binding` (letter-only loss; colour_seen, kind_seen x3) | 1000 | 8 | 0.0005 |"
+        "| glance | `recipes.letter_binding` (letter-only loss; colour_seen, kind_seen x3, background x0.5) | 1000 | 8 | 0.0005 |"
     ]
     assert "| full agent (+ planner) | - | 33.3 | - | 30.0 | 55.0 |" in card
     assert "valid JSON 100.0 %, routing accuracy 87.5 %" in card

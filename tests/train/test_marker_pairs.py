@@ -8,9 +8,17 @@ from collections import Counter
 
 import pytest
 
-from recipes.marker_pairs import MARKER_BOUNDS, MAX_GAP, centred_markers, marker_pair, write_marker_pairs
+from recipes.marker_pairs import (
+    MARKER_BOUNDS,
+    MAX_GAP,
+    NEAR_MISS,
+    centred_markers,
+    marker_pair,
+    write_marker_pairs,
+)
 from videomind.data import get_source
 from videomind.data.conversations import verifying_example
+from videomind.spans import temporal_iou
 
 WORLD = {"duration": 60.0}
 
@@ -33,6 +41,19 @@ def test_a_no_window_has_the_events_length_and_lies_beside_it():
         assert 0.0 <= gap <= MAX_GAP * 6.0 + 0.01, (start, end)
         sides[start >= 30.0] += 1
     assert sides[True] > 50 and sides[False] > 50  # both sides are drawn
+
+
+def test_a_near_miss_overlaps_the_event_below_the_official_iou():
+    rng = random.Random(0)
+    ious = []
+    for _ in range(200):
+        yes, no = marker_pair(_record((24.0, 30.0)), WORLD, rng, shift=NEAR_MISS)
+        start, end = no["extra"]["candidate"]
+        assert end - start == pytest.approx(6.0, abs=0.02)
+        ious.append(temporal_iou([[start, end]], [[24.0, 30.0]]).item())
+    low, high = ((1 - s) / (1 + s) for s in reversed(NEAR_MISS))
+    assert all(low - 0.01 <= iou <= high + 0.01 for iou in ious)
+    assert max(ious) < 0.5 and min(ious) > 0.0
 
 
 def test_only_the_side_that_fits_and_none_without_one():

@@ -174,3 +174,19 @@ def test_type_weights_on_the_command_line_shift_the_mix(tmp_path):
     assert raised.value.code == 2
     with pytest.raises(ValueError, match="positive"):
         write_presence(tmp_path / "synthetic", tmp_path / "y", types={"kind_seen": 0.0})
+
+
+def test_background_questions_name_the_videos_texture_among_four():
+    from videomind.data.synthetic.config import BACKGROUNDS
+
+    world = {**WORLD, "background": {"kind": "dots"}}
+    rng = random.Random(0)
+    answers = Counter()
+    for start in range(0, 24, 2):
+        asked = window_questions(world, float(start), start + 6.0, rng, {"background": 1.0})
+        options = asked["options"]
+        assert asked["type"] == "background" and asked["question"] == "What is the background of the video?"
+        assert len(set(options)) == 4 and set(options) <= set(BACKGROUNDS.values())
+        answers[asked["answer"]] += 1
+        assert options["ABCD".index(asked["answer"])] == "polka dots"
+    assert len(answers) > 1  # the right option's letter varies
