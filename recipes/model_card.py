@@ -8,7 +8,8 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from recipes.tiny_model import GLANCE_PHASES, REPO, ROLES, STAGES, VERIFIER_STAGES, run_folder
+from recipes.tiny_curriculum import GLANCE_PHASES
+from recipes.tiny_model import REPO, ROLES, STAGES, VERIFIER_STAGES, run_folder
 
 
 def _pointer_row(record: Path) -> list[str]:

@@ -86,7 +86,7 @@ def test_the_recipes_verifier_stage_stores_its_last_run_as_the_adapter_once(tmp_
     for run in ("tiny-verifier-whole", "tiny-verifier-markers"):
         (work / "runs" / run / "train_config.yaml").write_text("train: {}\n")
     trained = []
-    monkeypatch.setattr(tiny_recipe, "_videomind", lambda *args, **kw: trained.append(args))
+    monkeypatch.setattr(tiny_recipe, "run_videomind", lambda *args, **kw: trained.append(args))
     out = tiny_recipe.stage_verifier(work)
     assert trained == []  # both stages had finished: nothing retrained
     model, _ = load_model(out, device="cpu", dtype="float32")

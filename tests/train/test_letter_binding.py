@@ -108,7 +108,7 @@ def test_a_killed_binding_run_resumes_to_the_same_model(tmp_path, synth_root, mo
 def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_done(
     tmp_path, synth_root, monkeypatch
 ):
-    from recipes import tiny_model
+    from recipes import tiny_curriculum
 
     work = tmp_path / "work"
     (work / "data").mkdir(parents=True)
@@ -119,10 +119,10 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
         ("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2),
         ("glance", {"colour_seen": 1.0, "kind_seen": 2.0}, 1, 12, 3),
     )
-    monkeypatch.setattr(tiny_model, "GLANCE_PHASES", phases)
-    monkeypatch.setattr(tiny_model, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
-    monkeypatch.setattr(tiny_model, "GLANCE_HELD_OUT", 2)
-    tiny_model.stage_glance(work)
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_PHASES", phases)
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_HELD_OUT", 2)
+    tiny_curriculum.stage_glance(work)
     reports = {}
     for name, types, _, _, steps in phases:
         lines = (work / "data" / name / "train.jsonl").read_text().splitlines()
@@ -134,5 +134,5 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
     assert reports["glance"]["base"] == "runs/tiny-glance-mixed"
     assert (work / "runs" / "tiny-glance" / "model.safetensors").is_file()
     stamp = (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns
-    tiny_model.stage_glance(work)  # finished: nothing is trained again
+    tiny_curriculum.stage_glance(work)  # finished: nothing is trained again
     assert (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns == stamp

@@ -144,7 +144,7 @@ def test_the_recipe_joins_the_pointers_language_model_with_the_warmed_up_tower(t
     import torch
     from safetensors.torch import load_file
 
-    from recipes.tiny_model import join_vision
+    from recipes.tiny_curriculum import join_vision
 
     def base(seed, shape, name):
         model, processor = build_tiny_model(seed=seed, roles=(), shape=shape)
