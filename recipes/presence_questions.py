@@ -44,11 +44,8 @@ STEP = 0.5  # window bounds are multiples of the synthetic world's frame period
 JITTER = 0.25  # the answer crop jitter of the base preset: a window may grow by this share at each end
 MARGIN = 0.5  # seconds added around the jittered window when listing what might be on screen
 KIND_WEIGHTS = {"shown": 0.35, "colour": 0.25, "kind": 0.25, "never": 0.15}
-SINGLE_ATTRIBUTE = (
-    "colour_seen",
-    "kind_seen",
-    "background",
-)  # asked only when picked (``types``), equal weights
+# asked only when picked (``types``), with equal weights
+SINGLE_ATTRIBUTE = ("colour_seen", "kind_seen", "background")
 LETTERS = "ABCD"
 FIELDS = ("colour", "kind")  # an actor's fields, in the order of the (colour, kind) pairs
 

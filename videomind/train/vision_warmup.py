@@ -4,10 +4,10 @@ A language model trained from scratch on video + text first learns the text's pr
 tower unused (we measured it: identical captions for every video, chance accuracy on questions after 4000
 samples). This stage gives the vision tower (and its merger into the language model's width) a direct signal: for
 one-second clips of the synthetic world, predict which (colour, shape) pairs are visible, and which of them is
-moving (which way) or grown bigger — a multi-label classification from the mean and max of the clip's merged
-visual tokens. A shape that is recoloured shows its new colour during the action, and is labelled with it. It takes minutes on a CPU; the language
-stages that follow start from features that already separate the shapes. Not part of the official recipe (the
-real Qwen2-VL arrives pretrained).
+moving (which way) or grown bigger, and the video's background texture — a multi-label classification from the
+mean and max of the clip's merged visual tokens. A shape that is recoloured shows its new colour during the action,
+and is labelled with it. It takes minutes on a CPU; the language stages that follow start from features that
+already separate the shapes. Not part of the official recipe (the real Qwen2-VL arrives pretrained).
 
 A ``WordProbe`` ties the signal to the language model's own words: each colour and shape word is scored by the
 cosine between its input embedding and the clip's best visual token, so the tower learns to put a blue square's
