@@ -139,7 +139,7 @@ def stage_verifier(work: Path) -> Path:
     """The verifier's language model trained whole (presence pairs, then marker pairs), stored as its adapter."""
     from recipes.full_rank import full_rank
 
-    out = work / "runs" / "tiny-verifier"
+    out = run_folder(work, "verifier")
     if _finished(out):
         log.info("verifier: finished run in %s", out)
         return out
@@ -178,7 +178,7 @@ def stage_combine(work: Path) -> Path:
     out = work / "runs" / "tiny-videomind"
     if out.exists():
         shutil.rmtree(out)
-    run_videomind("train", "combine", str(out), *(str(work / "runs" / f"tiny-{r}") for r in ROLES), cwd=work)
+    run_videomind("train", "combine", str(out), *(str(run_folder(work, r)) for r in ROLES), cwd=work)
     return out
 
 
