@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import av
+import numpy as np
 import pytest
 import torch
 
@@ -61,6 +62,18 @@ def test_codecs_and_sizes_decode_every_frame_right(videos, name, frames, fps, si
         assert reader.duration == pytest.approx(frames / fps)
         assert codes(reader.get_frames(range(frames))) == list(range(frames))
         assert list(reader.timestamps) == pytest.approx(real_times(videos[name]), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["h264", "odd", "mpeg4", "vp9"])
+def test_pixels_equal_pyav_own_rgb_conversion(videos, name):
+    # the reader converts with one reused VideoReformatter (faster); the pixels must be those of to_ndarray's
+    if name not in videos:
+        pytest.skip(f"no encoder for {name}")
+    with av.open(str(videos[name])) as c:
+        expected = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    with open_video(videos[name]) as reader:
+        got = reader.get_frames(range(len(expected)))
+    assert torch.equal(got.permute(0, 2, 3, 1), torch.from_numpy(np.stack(expected)))
 
 
 def test_sample_returns_clip_with_official_indices_sizes_and_view(videos):

@@ -21,6 +21,7 @@ MAX_KEPT_CLIPS = 32  # older clips in the work folder are deleted
 def cut_clip(src: str | Path, start: float, end: float, dst: str | Path) -> Path:
     """Re-encode the frames of ``src`` shown in ``[start, end]`` seconds to ``dst`` (timestamps from 0)."""
     import av
+    from av.video.reformatter import VideoReformatter
 
     if end <= start:
         raise VideoError(f"cannot cut an empty clip [{start}, {end}] from {src}", src)
@@ -32,6 +33,8 @@ def cut_clip(src: str | Path, start: float, end: float, dst: str | Path) -> Path
             source.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
         with av.open(str(dst), mode="w", format="mp4") as out:
             encoder, count = None, 0
+            # reused: a frame's own reformat() builds a new SwsContext each call (video/pyav_reader.py)
+            converter = VideoReformatter()
             for frame in source.decode(stream):
                 t = frame.time if frame.time is not None else 0.0
                 if t < start - 0.5 / float(rate):
@@ -40,7 +43,9 @@ def cut_clip(src: str | Path, start: float, end: float, dst: str | Path) -> Path
                     break
                 if encoder is None:
                     encoder = _encoder(out, frame, rate)
-                image = frame.reformat(width=encoder.width, height=encoder.height, format="yuv420p")
+                image = converter.reformat(
+                    frame, width=encoder.width, height=encoder.height, format="yuv420p"
+                )
                 image.pts, image.time_base = count, 1 / rate
                 out.mux(encoder.encode(image))
                 count += 1

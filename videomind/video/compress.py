@@ -226,16 +226,21 @@ class _Writer:
         self.stream.codec_context.gop_size = max(1, round(KEYFRAME_SECONDS * fps))
         self.stream.codec_context.thread_count = threads
         self.out = out
+        from av.video.reformatter import VideoReformatter
+
+        # reused converters: a frame's own reformat() builds a new SwsContext each call (pyav_reader.py)
+        self.to_rgb, self.to_yuv = VideoReformatter(), VideoReformatter()
 
     def write(self, frame, k: int) -> None:
         import av
         import numpy as np
 
         if self.turns:
-            rgb = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=self.turns))
+            rgb = self.to_rgb.reformat(frame, format="rgb24").to_ndarray()
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=self.turns))
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        image = frame.reformat(
-            width=self.width, height=self.height, format="yuv420p", interpolation="BICUBIC"
+        image = self.to_yuv.reformat(
+            frame, width=self.width, height=self.height, format="yuv420p", interpolation="BICUBIC"
         )
         image.pts, image.time_base = k, self.time_base
         self.out.mux(self.stream.encode(image))
