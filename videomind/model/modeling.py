@@ -34,6 +34,7 @@ from transformers import DynamicCache
 from videomind.model.bases import TokenIds, family_of, official_rope_index  # noqa: F401 (re-exported)
 from videomind.model.config import VideoMindConfig
 from videomind.model.grounding_head import TimestampDecoder
+from videomind.model.patch_projection import use_matmul_patch_projection
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ class VideoMindModel(nn.Module):
         self.token_ids = token_ids
         self.grounding_head = grounding_head
         self.lock = threading.RLock()  # one call at a time per model object (role switching is model state)
+        use_matmul_patch_projection(lm)  # same weights and state dict, a matrix product instead of a Conv3d
 
     # A lock cannot be copied or pickled: copies and unpickled models get a fresh one (copy.deepcopy and pickle
     # both go through __getstate__ / __setstate__ of nn.Module).
