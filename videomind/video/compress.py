@@ -216,6 +216,8 @@ class _Writer:
     """H.264 encoder sized on the first frame (display orientation)."""
 
     def __init__(self, out, first, fps: float, short_side: int, threads: int):
+        from av.video.reformatter import VideoReformatter
+
         self.turns = (round((first.rotation or 0) / 90)) % 4
         h, w = (first.width, first.height) if self.turns % 2 else (first.height, first.width)
         self.height, self.width = output_size(h, w, short_side)
@@ -226,8 +228,6 @@ class _Writer:
         self.stream.codec_context.gop_size = max(1, round(KEYFRAME_SECONDS * fps))
         self.stream.codec_context.thread_count = threads
         self.out = out
-        from av.video.reformatter import VideoReformatter
-
         # reused converters: a frame's own reformat() builds a new SwsContext each call (pyav_reader.py)
         self.to_rgb, self.to_yuv = VideoReformatter(), VideoReformatter()
 
