@@ -117,8 +117,10 @@ def next_pointer_seed(work: Path) -> int | None:
 def pointer_misses(report: dict) -> list[str]:
     """The held-out scores of a ``recipes.pointer_warmup`` report below ``POINTER_GATE`` ("words 69.8 % < 90 %")."""
     held = report.get("held_out", {})
-    return [f"{name} {held.get(name, {}).get('accuracy', 0.0)} % < {gate:g} %"
-            for name, gate in POINTER_GATE.items() if held.get(name, {}).get("accuracy", 0.0) < gate]  # fmt: skip
+    scores = {name: held.get(name, {}).get("accuracy", 0.0) for name in POINTER_GATE}
+    return [
+        f"{name} {scores[name]} % < {gate:g} %" for name, gate in POINTER_GATE.items() if scores[name] < gate
+    ]
 
 
 def start_pointer_language(work: Path) -> subprocess.Popen | None:
@@ -166,11 +168,12 @@ def stage_pointer(work: Path, language: subprocess.Popen | None = None) -> None:
         kept = set_aside_pointer(work, seed)
         shutil.rmtree(kept, ignore_errors=True)
         (work / POINTER_LANGUAGE).rename(kept)
-        if next_pointer_seed(work) is None:
+        following = next_pointer_seed(work)
+        if following is None:
             raise RuntimeError(f"the pointer did not form with any of the seeds {POINTER_SEEDS} (seed {seed}: "
                                f"{', '.join(misses)}); the runs are kept in {POINTER_LANGUAGE}-seed*")  # fmt: skip
         log.warning("pointer: seed %d missed the gate (%s); set aside in %s, training again with seed %d",
-                    seed, ", ".join(misses), kept, next_pointer_seed(work))  # fmt: skip
+                    seed, ", ".join(misses), kept, following)  # fmt: skip
         language = None
     join_vision(work / POINTER_LANGUAGE, work / "runs" / "tiny-vision", out)
     shutil.copy2(report_file, out / "pointer_warmup.json")
