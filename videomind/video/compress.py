@@ -228,17 +228,17 @@ class _Writer:
         self.stream.codec_context.gop_size = max(1, round(KEYFRAME_SECONDS * fps))
         self.stream.codec_context.thread_count = threads
         self.out = out
-        # reused: a frame's own reformat() builds a new SwsContext each call (pyav_reader.rgb_converter)
-        self.to_yuv = VideoReformatter()
+        # reused converters: a frame's own reformat() builds a new SwsContext each call (pyav_reader.py)
+        # Kept per writer, not pyav_reader.rgb_converter(): importing the reader (and its cache) inside
+        # a forked pool worker hung `video compress --workers 2` in CI.
+        self.to_rgb, self.to_yuv = VideoReformatter(), VideoReformatter()
 
     def write(self, frame, k: int) -> None:
         import av
         import numpy as np
 
-        from videomind.video.pyav_reader import rgb_converter
-
         if self.turns:
-            rgb = rgb_converter().reformat(frame, format="rgb24").to_ndarray()
+            rgb = self.to_rgb.reformat(frame, format="rgb24").to_ndarray()
             rgb = np.ascontiguousarray(np.rot90(rgb, k=self.turns))
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         image = self.to_yuv.reformat(
