@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "letter_binding_checkpoint.pt"  # in the --save folder, at every evaluation; removed at the end
 REPORT = "letter_binding.json"  # in the --save folder once the model there is final
+GATE_MISSED = "letter_binding_gate_missed.json"  # in the --save folder when a run stopped at its gate
+GATE_EXIT_CODE = 3  # the command's exit status when it stopped at its gate
+
+
+class GateMissed(RuntimeError):
+    """The held-out unhinted accuracy at the gate's step was below its bar: the run stopped there."""
+
+
 HELD_OUT_TAIL = 2000  # the held-out questions come from the file's last lines, never trained on
 REPO = Path(__file__).resolve().parents[1]
 
@@ -116,7 +124,11 @@ def run(
     preset: Path = REPO / "configs" / "train" / "tiny_base.yaml",
     seed: int = 0,
     save: Path | None = None,
+    gate: tuple[int, float] | None = None,
 ) -> dict:
+    """Train ``base`` on the letters of ``presence``'s questions and return the report. ``gate``: (step, %) where
+    the held-out unhinted accuracy must have reached % by that step's evaluation, else the run stops there with
+    ``GateMissed`` (its checkpoint kept, the scores in ``save``/``GATE_MISSED``) instead of training on."""
     from videomind.data.collator import Collator
     from videomind.data.mixing import RoleDataset, SourceSpec, build_mix
     from videomind.model import load_model
@@ -189,6 +201,7 @@ def run(
                      **evaluate(), "seconds": round(time.perf_counter() - started)}  # fmt: skip
             report["curve"].append(point)
             log.info("%s", point)
+            missed = gate is not None and step == gate[0] and point["unhinted"]["accuracy"] < gate[1]
             if checkpoint is not None and step < steps:
                 checkpoint.parent.mkdir(parents=True, exist_ok=True)
                 state = {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -196,6 +209,14 @@ def run(
                          "report": report}  # fmt: skip
                 torch.save(state, checkpoint.with_suffix(".tmp"))
                 checkpoint.with_suffix(".tmp").replace(checkpoint)
+            if missed:
+                message = (f"held-out unhinted accuracy {point['unhinted']['accuracy']:.1f} % at step {step} is "
+                           f"below the gate's {gate[1]:g} %: stopped")  # fmt: skip
+                if save is not None:
+                    save.mkdir(parents=True, exist_ok=True)
+                    missed_report = {"gate": {"step": gate[0], "unhinted": gate[1]}, **report}
+                    (save / GATE_MISSED).write_text(json.dumps(missed_report, indent=1) + "\n")
+                raise GateMissed(message)
     if save is not None:
         from videomind.train.saving import save_base_run
 
@@ -225,12 +246,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="frame budgets and answer crop from this preset's data section")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="write the report here (JSON)")
     parser.add_argument("--save", type=Path, default=None, help="keep the trained model here (a base folder)")
+    parser.add_argument("--gate", nargs=2, type=float, metavar=("STEP", "PERCENT"), default=None,
+                        help=f"stop (exit {GATE_EXIT_CODE}) when the held-out unhinted accuracy at STEP (an "
+                             "evaluation step) is below PERCENT")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    report = run(args.base, args.presence, args.steps, args.batch_size, args.learning_rate, args.held_out,
-                 args.eval_every, args.preset, save=args.save)  # fmt: skip
+    gate = (int(args.gate[0]), args.gate[1]) if args.gate else None
+    try:
+        report = run(args.base, args.presence, args.steps, args.batch_size, args.learning_rate, args.held_out,
+                     args.eval_every, args.preset, save=args.save, gate=gate)  # fmt: skip
+    except GateMissed as missed:
+        log.error("%s", missed)
+        return GATE_EXIT_CODE
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1) + "\n")

@@ -136,3 +136,59 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
     stamp = (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns
     tiny_curriculum.stage_glance(work)  # finished: nothing is trained again
     assert (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_a_run_below_its_gate_stops_at_the_gate_step_and_keeps_its_checkpoint(
+    tmp_path, synth_root, monkeypatch
+):
+    import pytest
+
+    from recipes import letter_binding
+
+    presence = tmp_path / "presence"
+    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, tmp_path / "base")
+    kw = dict(steps=4, batch_size=2, held_out_count=1, eval_every=2)
+    with pytest.raises(letter_binding.GateMissed, match="at step 2 is below the gate's 101 %"):
+        run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "low", gate=(2, 101.0), **kw)
+    missed = json.loads((tmp_path / "low" / letter_binding.GATE_MISSED).read_text())
+    assert missed["gate"] == {"step": 2, "unhinted": 101.0}
+    assert [p["step"] for p in missed["curve"]] == [2]
+    assert (tmp_path / "low" / letter_binding.CHECKPOINT).is_file()
+    assert not (tmp_path / "low" / letter_binding.REPORT).exists()
+    # a bar the run clears lets it finish; the command line says which run stopped by its exit status
+    passed = run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "high", gate=(2, 0.0), **kw)
+    assert passed["curve"][-1]["step"] == 4 and not (tmp_path / "high" / letter_binding.GATE_MISSED).exists()
+    args = [str(tmp_path / "base"), "--presence", str(presence / "train.jsonl"), "--steps", "2", "--batch-size",
+            "2", "--held-out", "1", "--eval-every", "1", "--gate", "1", "101"]  # fmt: skip
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)  # main's, for the rest of the session
+    assert letter_binding.main(args) == letter_binding.GATE_EXIT_CODE
+
+
+def test_the_recipe_glance_stage_stops_at_its_gate_and_a_resumed_recipe_stops_there_too(
+    tmp_path, synth_root, monkeypatch
+):
+    import pytest
+
+    from recipes import letter_binding, tiny_curriculum
+
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "synthetic").symlink_to(synth_root)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, work / "runs" / "tiny-pointer")
+    phases = (("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2), ("glance", ("kind_seen",), 1, 12, 2))
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_PHASES", phases)
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_HELD_OUT", 2)
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_GATE", (2, 101.0))  # a bar no run clears
+    with pytest.raises(RuntimeError, match=r"at step 2, below the gate's 101 %: the model reads the hint"):
+        tiny_curriculum.stage_glance(work)
+    missed = work / "runs" / "tiny-glance-mixed" / letter_binding.GATE_MISSED
+    assert missed.is_file() and not (work / "runs" / "tiny-glance-mixed" / letter_binding.REPORT).exists()
+    assert not (work / "runs" / "tiny-glance").exists()  # the second phase never started
+    stamp = missed.stat().st_mtime_ns
+    with pytest.raises(RuntimeError, match="delete .* to train on past the gate"):
+        tiny_curriculum.stage_glance(work)  # resumed: stops again without training
+    assert missed.stat().st_mtime_ns == stamp
