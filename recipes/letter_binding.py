@@ -14,7 +14,9 @@ This isolates binding from everything else the base stage teaches (docs/TINY_MOD
 text prior on the unhinted questions here will not answer from the video after the base stage either. Writes the
 report, and with ``--save DIR`` the trained model as a base folder (a curriculum stage: the next one starts there)
 with the report beside it; a run with ``--save`` keeps a checkpoint there at every evaluation, and the same command
-after a kill resumes from it.
+after a kill resumes from it. ``--gate STEP PERCENT`` stops the run at evaluation step STEP when the held-out
+unhinted accuracy there is below PERCENT (exit status 3, the checkpoint kept and the scores in
+``letter_binding_gate_missed.json``): the recipe's glance stage does not train on a model that does not look.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def test_the_recipe_glance_stage_stops_at_its_gate_and_a_resumed_recipe_stops_th
     monkeypatch.setattr(tiny_curriculum, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
     monkeypatch.setattr(tiny_curriculum, "GLANCE_HELD_OUT", 2)
     monkeypatch.setattr(tiny_curriculum, "GLANCE_GATE", (2, 101.0))  # a bar no run clears
-    with pytest.raises(RuntimeError, match=r"at step 2, below the gate's 101 %: the model reads the hint"):
+    with pytest.raises(RuntimeError, match=r"at step 2, below the gate's 101 %: the model does not look"):
         tiny_curriculum.stage_glance(work)
     missed = work / "runs" / "tiny-glance-mixed" / letter_binding.GATE_MISSED
     assert missed.is_file() and not (work / "runs" / "tiny-glance-mixed" / letter_binding.REPORT).exists()
