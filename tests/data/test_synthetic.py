@@ -236,12 +236,12 @@ def test_paraphrases_are_distinct_and_canonical_first():
 
 def test_decoded_video_has_expected_duration_fps_and_size(ds):
     for rec in _worlds(ds, "train"):
-        frames, stream = _decode(ds / "videos" / f"{rec['vid']}.mp4")
+        frames, facts = _decode(ds / "videos" / f"{rec['vid']}.mp4")
         duration = rec["world"]["duration"]
         assert len(frames) == round(duration * 2.0)
-        assert stream["rate"] == 2.0
+        assert facts["rate"] == 2.0
         assert frames[0].shape == (64, 64, 3)
-        assert stream["duration"] == pytest.approx(duration, abs=0.01)
+        assert facts["duration"] == pytest.approx(duration, abs=0.01)
 
 
 def _hand_world() -> World:

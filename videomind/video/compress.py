@@ -229,8 +229,8 @@ class _Writer:
         self.stream.codec_context.thread_count = threads
         self.out = out
         # reused converters: a frame's own reformat() builds a new SwsContext each call (pyav_reader.py)
-        # Kept per writer, not pyav_reader.rgb_converter(): importing the reader (and its cache) inside
-        # a forked pool worker hung `video compress --workers 2` in CI.
+        # Kept per writer, not pyav_reader.rgb_converter(): with that one (imported inside the forked pool
+        # worker) `video compress --workers 2` hung in CI and here; the cause inside the worker is not traced.
         self.to_rgb, self.to_yuv = VideoReformatter(), VideoReformatter()
 
     def write(self, frame, k: int) -> None:
