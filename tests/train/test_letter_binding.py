@@ -14,6 +14,30 @@ from videomind.model.tiny import TinyShape
 from videomind.train.saving import save_base_run
 
 
+def _presence_and_base(tmp_path, synth_root):
+    """Half-hinted presence questions from the synthetic world and a fresh tiny base in tmp_path/base."""
+    presence = tmp_path / "presence"
+    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, tmp_path / "base")
+    return presence
+
+
+def _glance_work(tmp_path, synth_root, monkeypatch, phases):
+    """A recipe work folder holding the synthetic world and a fresh runs/tiny-pointer, with small glance phases."""
+    from recipes import tiny_curriculum
+
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "synthetic").symlink_to(synth_root)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    save_base_run(model, processor, work / "runs" / "tiny-pointer")
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_PHASES", phases)
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
+    monkeypatch.setattr(tiny_curriculum, "GLANCE_HELD_OUT", 2)
+    return work
+
+
 def test_held_out_questions_come_from_the_tail_split_by_hint():
     records = [{"extra": {"hinted": i % 3 == 0}} for i in range(2500)]
     scored = held_out(records, 5)
@@ -23,13 +47,10 @@ def test_held_out_questions_come_from_the_tail_split_by_hint():
 
 
 def test_letter_training_on_clips_reports_hinted_and_unhinted_scores(tmp_path, synth_root):
-    presence = tmp_path / "presence"
-    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
+    presence = _presence_and_base(tmp_path, synth_root)
     lines = [json.loads(line) for line in (presence / "train.jsonl").read_text().splitlines()]
     hinted = sum(bool(line["extra"].get("hinted")) for line in lines)
     assert hinted >= 1 and len(lines) - hinted >= 1 and len(lines) >= 6
-    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
-    save_base_run(model, processor, tmp_path / "base")
     report = run(tmp_path / "base", presence / "train.jsonl", steps=2, batch_size=2, held_out_count=2,
                  eval_every=1, save=tmp_path / "bound")  # fmt: skip
     assert report["held_out"] == {"hinted": min(2, hinted), "unhinted": min(2, len(lines) - hinted)}
@@ -75,10 +96,7 @@ def test_a_killed_binding_run_resumes_to_the_same_model(tmp_path, synth_root, mo
 
     from recipes import letter_binding
 
-    presence = tmp_path / "presence"
-    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
-    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
-    save_base_run(model, processor, tmp_path / "base")
+    presence = _presence_and_base(tmp_path, synth_root)
     kw = dict(steps=4, batch_size=2, held_out_count=1, eval_every=2)
     whole = run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "whole", **kw)
 
@@ -110,18 +128,11 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
 ):
     from recipes import tiny_curriculum
 
-    work = tmp_path / "work"
-    (work / "data").mkdir(parents=True)
-    (work / "data" / "synthetic").symlink_to(synth_root)
-    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
-    save_base_run(model, processor, work / "runs" / "tiny-pointer")
     phases = (
         ("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2),
         ("glance", {"colour_seen": 1.0, "kind_seen": 2.0}, 1, 12, 3),
     )
-    monkeypatch.setattr(tiny_curriculum, "GLANCE_PHASES", phases)
-    monkeypatch.setattr(tiny_curriculum, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
-    monkeypatch.setattr(tiny_curriculum, "GLANCE_HELD_OUT", 2)
+    work = _glance_work(tmp_path, synth_root, monkeypatch, phases)
     tiny_curriculum.stage_glance(work)
     reports = {}
     for name, types, _, _, steps in phases:
@@ -145,10 +156,7 @@ def test_a_run_below_its_gate_stops_at_the_gate_step_and_keeps_its_checkpoint(
 
     from recipes import letter_binding
 
-    presence = tmp_path / "presence"
-    write_presence(synth_root, presence, per_video=8, seed=1, hinted=0.5)
-    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
-    save_base_run(model, processor, tmp_path / "base")
+    presence = _presence_and_base(tmp_path, synth_root)
     kw = dict(steps=4, batch_size=2, held_out_count=1, eval_every=2)
     with pytest.raises(letter_binding.GateMissed, match="at step 2 is below the gate's 101 %"):
         run(tmp_path / "base", presence / "train.jsonl", save=tmp_path / "low", gate=(2, 101.0), **kw)
@@ -173,15 +181,8 @@ def test_the_recipe_glance_stage_stops_at_its_gate_and_a_resumed_recipe_stops_th
 
     from recipes import letter_binding, tiny_curriculum
 
-    work = tmp_path / "work"
-    (work / "data").mkdir(parents=True)
-    (work / "data" / "synthetic").symlink_to(synth_root)
-    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
-    save_base_run(model, processor, work / "runs" / "tiny-pointer")
     phases = (("glance-mixed", ("colour_seen", "kind_seen"), 0, 12, 2), ("glance", ("kind_seen",), 1, 12, 2))
-    monkeypatch.setattr(tiny_curriculum, "GLANCE_PHASES", phases)
-    monkeypatch.setattr(tiny_curriculum, "GLANCE_BATCH_AND_RATE", (2, 5e-4))
-    monkeypatch.setattr(tiny_curriculum, "GLANCE_HELD_OUT", 2)
+    work = _glance_work(tmp_path, synth_root, monkeypatch, phases)
     monkeypatch.setattr(tiny_curriculum, "GLANCE_GATE", (2, 101.0))  # a bar no run clears
     with pytest.raises(RuntimeError, match=r"at step 2, below the gate's 101 %: the model does not look"):
         tiny_curriculum.stage_glance(work)
