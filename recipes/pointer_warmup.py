@@ -112,6 +112,17 @@ def _letter_logits(language_model, processor, batch: list[tuple[list[int], int]]
     return language_model(input_ids=input_ids, attention_mask=attention_mask).logits[:, -1]
 
 
+@dataclasses.dataclass
+class PointerTraining:
+    """What ``train_pointer`` did: the accuracy curve ``[(step, % over the last 100 steps)]``, the steps of the words
+    phase and of the mixed phase, and the mixed phase's checks ``[(step, held-out hinted %)]``."""
+
+    curve: list[tuple[int, float]]
+    words_steps: int
+    mixed_steps: int
+    checks: list[tuple[int, float]]
+
+
 def train_pointer(
     model,
     processor,
@@ -124,26 +135,42 @@ def train_pointer(
     words_first: int = 0,
     words_gate: float = 95.0,
     phrase_share: float = 0.0,
-) -> tuple[list[tuple[int, float]], int]:
-    """Train ``model``'s language model on pointer questions: ``([(step, accuracy over the last 100 steps)],
-    steps of the words phase)``. The words phase asks "Which option is X?" only, until the accuracy over its last
-    100 steps reaches ``words_gate`` % or for ``words_first`` steps at most; then ``steps`` more, half of their
-    questions ``hinted`` ones (when given). The phase's length varies: when the pointer forms depends on the
-    question stream (at step ~600 on one seed's stream, not yet at 1000 on another)."""
+    until_hinted: float | None = None,
+    check_hinted=(),
+    check_every: int = 500,
+    decay: bool = False,
+    mixed_learning_rate: float | None = None,
+) -> PointerTraining:
+    """Train ``model``'s language model on pointer questions. The words phase asks "Which option is X?" only, until
+    the accuracy over its last 100 steps reaches ``words_gate`` % or for ``words_first`` steps at most; then at most
+    ``steps`` more (the mixed phase), half of their questions ``hinted`` ones (when given). The words phase's length
+    varies: when the pointer forms depends on the question stream (at step ~600 on one seed's stream, not yet at 1000
+    on another).
+
+    Every ``check_every`` steps of the mixed phase, the accuracy on ``check_hinted`` (hinted questions kept out of
+    training) is measured; with ``until_hinted`` the phase ends once a check reaches it. With ``decay`` the mixed
+    phase's learning rate falls linearly from ``mixed_learning_rate`` (default: ``learning_rate``) to a tenth of it
+    over its ``steps``."""
     language_model = model.base.train()
     optimizer = torch.optim.AdamW(language_model.parameters(), lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
     hits: list[float] = []
-    curve = []
+    curve, checks = [], []
     words_steps = words_first
     step = 0
-    while step < words_steps + steps:
+    last = words_steps + steps
+    while step < last:
         step += 1
-        share, phrases = (0.0, 0.0) if step <= words_steps else (0.5, phrase_share)
+        mixed = step > words_steps
+        share, phrases = (0.5, phrase_share) if mixed else (0.0, 0.0)
         batch = [pointer_question(processor, rng, hinted, share, phrases) for _ in range(batch_size)]
         target = torch.tensor([letter for _, letter in batch])
-        for group in optimizer.param_groups:  # 100 warm-up steps
-            group["lr"] = learning_rate * min(1.0, step / 100)
+        rate = (mixed_learning_rate or learning_rate) if mixed else learning_rate
+        rate *= min(1.0, step / 100)  # 100 warm-up steps
+        if mixed and decay:
+            rate *= 1.0 - 0.9 * (step - words_steps - 1) / steps
+        for group in optimizer.param_groups:
+            group["lr"] = rate
         logits = _letter_logits(language_model, processor, batch)
         loss = torch.nn.functional.cross_entropy(logits, target)
         optimizer.zero_grad()
@@ -156,11 +183,20 @@ def train_pointer(
         if step < words_steps and step >= 100 and accuracy >= words_gate:
             log.info("step %d: the words phase ends (%.1f %% over the last 100 steps)", step, accuracy)
             words_steps = step
-        if step % log_every == 0 or step == words_steps + steps:
+            last = words_steps + steps
+        if mixed and check_hinted and ((step - words_steps) % check_every == 0 or step == last):
+            checked = pointer_accuracy(model, processor, len(check_hinted), hinted=check_hinted)["accuracy"]
+            language_model.train()
+            checks.append((step, checked))
+            log.info("step %d: held-out hinted %.1f %%", step, checked)
+            if until_hinted is not None and checked >= until_hinted:
+                log.info("step %d: the mixed phase ends (hinted %.1f %% >= %g %%)", step, checked, until_hinted)
+                last = step
+        if step % log_every == 0 or step == last:
             curve.append((step, round(accuracy, 1)))
             log.info("step %d: accuracy %.1f %% (last 100 steps), loss %.3f", step, accuracy, loss.item())
     model.eval()
-    return curve, words_steps
+    return PointerTraining(curve, words_steps, step - words_steps, checks)
 
 
 @torch.no_grad()
@@ -217,6 +253,29 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="after the words phase, this share of the non-hinted questions name a two-word option",
     )
+    parser.add_argument(
+        "--check-every",
+        type=int,
+        default=0,
+        help="measure the mixed phase's hinted accuracy every N steps on 400 more hinted questions kept out",
+    )
+    parser.add_argument(
+        "--until-hinted",
+        type=float,
+        default=None,
+        help="with --check-every: the mixed phase ends once a check reaches this (%%); --steps is then its cap",
+    )
+    parser.add_argument(
+        "--decay",
+        action="store_true",
+        help="the mixed phase's learning rate falls linearly to a tenth over its --steps",
+    )
+    parser.add_argument(
+        "--mixed-learning-rate",
+        type=float,
+        default=None,
+        help="the mixed phase's learning rate (default: --learning-rate)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -225,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.base is None) == (args.fresh is None) or (args.base is not None and args.out is None):
         parser.error("give a base folder and --out, or --fresh <preset> (and --out to keep it)")
+    if args.until_hinted is not None and not (args.check_every > 0 and args.presence):
+        parser.error("--until-hinted needs --check-every N and --presence (the checks are hinted questions)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -245,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     hinted = hinted_questions(args.presence) if args.presence else []
     held_out_hinted = hinted[-HELD_OUT_HINTED:]  # kept out of training
     hinted = hinted[:-HELD_OUT_HINTED]
+    check_hinted = []
+    if args.check_every > 0:  # the mixed phase's checks: 400 more kept out (the held-out ones score the end)
+        check_hinted, hinted = hinted[-HELD_OUT_HINTED:], hinted[:-HELD_OUT_HINTED]
 
     def held_out() -> dict:
         scores = {"words": pointer_accuracy(model, processor),
@@ -257,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     before = held_out()
-    curve, words_steps = train_pointer(
+    training = train_pointer(
         model,
         processor,
         args.steps,
@@ -269,13 +333,20 @@ def main(argv: list[str] | None = None) -> int:
         args.words_first,
         args.words_gate,
         args.phrase_share,
+        until_hinted=args.until_hinted,
+        check_hinted=check_hinted,
+        check_every=args.check_every or 500,
+        decay=args.decay,
+        mixed_learning_rate=args.mixed_learning_rate,
     )
     report = {**source, "presence": str(args.presence) if args.presence else None,
-              "words_first": args.words_first, "words_gate": args.words_gate, "words_steps": words_steps,
-              "steps": args.steps, "phrase_share": args.phrase_share,
-              "learning_rate": args.learning_rate, "batch_size": args.batch_size, "seed": args.seed,
+              "words_first": args.words_first, "words_gate": args.words_gate, "words_steps": training.words_steps,
+              "steps": args.steps, "mixed_steps": training.mixed_steps, "until_hinted": args.until_hinted,
+              "decay": args.decay, "phrase_share": args.phrase_share,
+              "learning_rate": args.learning_rate,
+              "mixed_learning_rate": args.mixed_learning_rate, "batch_size": args.batch_size, "seed": args.seed,
               "held_out_before": before, "held_out": held_out(), "seconds": round(time.perf_counter() - started),
-              "accuracy_curve": curve}  # fmt: skip
+              "accuracy_curve": training.curve, "hinted_checks": training.checks}  # fmt: skip
     log.info("%s", json.dumps(report))
     if args.out:
         from videomind.train.saving import save_base_run

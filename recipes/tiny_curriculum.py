@@ -191,13 +191,32 @@ def stage_pointer(work: Path, language: subprocess.Popen | None = None) -> None:
     )
 
 
+def preset_facts(folder: Path) -> dict[str, object]:
+    """What makes two base folders the same preset's model, by file: the config without its dtypes (a folder saved
+    after ``load_model(..., dtype=...)`` records one) and the tokenizer's vocabulary, merges and added tokens (a
+    tokenizer saved again writes some unset options as "" instead of null)."""
+
+    def without_dtype(value):
+        if isinstance(value, dict):
+            return {k: without_dtype(v) for k, v in value.items() if k not in ("dtype", "torch_dtype")}
+        return value
+
+    tokenizer = json.loads((folder / "tokenizer.json").read_text())
+    return {
+        "config.json": without_dtype(json.loads((folder / "config.json").read_text())),
+        "tokenizer.json": (tokenizer["model"].get("vocab"), tokenizer["model"].get("merges"),
+                           tokenizer.get("added_tokens")),  # fmt: skip
+    }
+
+
 def join_vision(language: Path, vision: Path, out: Path) -> None:
     """A base folder with ``language``'s weights except the vision tower and its merger, taken from ``vision``.
 
-    Both must be the same preset's model: same config and tokenizer, so the language model reads the tower's
-    tokens through the same embedding rows; anything else is refused."""
-    for name in ("config.json", "tokenizer.json"):
-        if (language / name).read_text() != (vision / name).read_text():
+    Both must be the same preset's model (``preset_facts``), so the language model reads the tower's tokens
+    through the same embedding rows; anything else is refused."""
+    facts = preset_facts(language), preset_facts(vision)
+    for name in facts[0]:
+        if facts[0][name] != facts[1][name]:
             raise ValueError(f"{language} and {vision} differ in {name}: not the same preset's model")
     weights = load_file(str(language / "model.safetensors"))
     tower = {k: v for k, v in load_file(str(vision / "model.safetensors")).items() if k.startswith("visual.")}

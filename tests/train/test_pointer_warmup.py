@@ -2,6 +2,7 @@
 
 import json
 import random
+import shutil
 
 import pytest
 
@@ -112,11 +113,48 @@ def test_the_words_phase_ends_at_the_gate_or_its_cap(tmp_path):
     hinted = hinted_questions(_presence_file(tmp_path / "train.jsonl"))
     train = dict(batch_size=2, learning_rate=1e-3, seed=0, log_every=50, hinted=hinted)
     # a gate of 0 % is reached as soon as there are 100 steps to judge by
-    curve, words_steps = train_pointer(model, processor, steps=3, words_first=500, words_gate=0.0, **train)
-    assert words_steps == 100 and curve[-1][0] == 103
+    training = train_pointer(model, processor, steps=3, words_first=500, words_gate=0.0, **train)
+    assert training.words_steps == 100 and training.curve[-1][0] == 103 and training.mixed_steps == 3
     # a gate never reached: the cap
-    curve, words_steps = train_pointer(model, processor, steps=2, words_first=5, words_gate=101.0, **train)
-    assert words_steps == 5 and curve[-1][0] == 7
+    training = train_pointer(model, processor, steps=2, words_first=5, words_gate=101.0, **train)
+    assert training.words_steps == 5 and training.curve[-1][0] == 7 and training.checks == []
+
+
+def test_the_mixed_phase_is_checked_on_hinted_questions_and_ends_at_its_bar(tmp_path):
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    hinted = hinted_questions(_presence_file(tmp_path / "train.jsonl"))
+    train = dict(batch_size=2, learning_rate=1e-3, seed=0, log_every=50, hinted=hinted, check_hinted=hinted)
+    # checked every 2 steps and at the last one; a bar never reached: every step of the cap is run
+    training = train_pointer(model, processor, steps=5, check_every=2, until_hinted=101.0, **train)
+    assert [step for step, _ in training.checks] == [2, 4, 5] and training.mixed_steps == 5
+    assert all(0.0 <= score <= 100.0 for _, score in training.checks)
+    # a bar of 0 % is reached at the first check: the phase ends there
+    training = train_pointer(model, processor, steps=50, check_every=3, until_hinted=0.0, **train)
+    assert training.mixed_steps == 3 and training.curve[-1][0] == 3 and len(training.checks) == 1
+    # a check is the held-out score of the model as it stands then
+    assert training.checks[0][1] == pointer_accuracy(model, processor, len(hinted), hinted=hinted)["accuracy"]
+
+
+def test_the_mixed_phase_decays_its_learning_rate_to_a_tenth(tmp_path, monkeypatch):
+    import torch
+
+    rates = []
+    step = torch.optim.AdamW.step
+
+    def recording(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording)
+    model, processor = build_tiny_model(seed=0, roles=(), shape=TinyShape(vocabulary=WORDS))
+    train = dict(batch_size=1, learning_rate=1.0, seed=0, log_every=50)
+    train_pointer(model, processor, steps=4, words_first=2, words_gate=101.0, decay=True, **train)
+    warm = [1 / 100, 2 / 100, 3 / 100, 4 / 100, 5 / 100, 6 / 100]  # the 100-step warm-up, then the decay
+    decay = [1.0, 1 - 0.9 / 4, 1 - 1.8 / 4, 1 - 2.7 / 4]
+    assert rates == pytest.approx([warm[0], warm[1]] + [w * d for w, d in zip(warm[2:], decay)])
+    rates.clear()
+    train_pointer(model, processor, steps=4, words_first=2, words_gate=101.0, **train)
+    assert rates == pytest.approx(warm)  # without it the rate only warms up
 
 
 def test_the_command_asks_for_a_base_or_a_fresh_preset(capsys):
@@ -126,18 +164,25 @@ def test_the_command_asks_for_a_base_or_a_fresh_preset(capsys):
     assert "--fresh" in capsys.readouterr().err
 
 
+def test_until_hinted_needs_the_checks_that_judge_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main([str(tmp_path), "--out", str(tmp_path / "out"), "--until-hinted", "90"])
+    assert raised.value.code == 2
+    assert "--check-every" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_a_tiny_model_learns_the_pointer_at_the_wider_init():
     # the tiny preset's width and depth; at Qwen2-VL's 0.02 this stays at chance for thousands of steps
     shape = TinyShape(hidden_size=128, intermediate_size=256, num_layers=4, mrope_section=(4, 6, 6),
                       vocabulary=WORDS, initializer_range=0.09)  # fmt: skip
     model, processor = build_tiny_model(seed=0, roles=(), shape=shape)
-    curve, words_steps = train_pointer(
+    training = train_pointer(
         model, processor, steps=800, batch_size=32, learning_rate=1e-3, seed=0, log_every=100
     )
-    assert curve[-1][0] == 800 and words_steps == 0
+    assert training.curve[-1][0] == 800 and training.words_steps == 0
     held_out = pointer_accuracy(model, processor)
-    assert held_out["accuracy"] >= 60.0, (curve, held_out)  # chance is 25 %
+    assert held_out["accuracy"] >= 60.0, (training.curve, held_out)  # chance is 25 %
 
 
 def test_the_recipe_joins_the_pointers_language_model_with_the_warmed_up_tower(tmp_path):
@@ -173,3 +218,19 @@ def test_the_recipe_joins_the_pointers_language_model_with_the_warmed_up_tower(t
     wider = base(1, TinyShape(vocabulary=WORDS, hidden_size=2 * shape.hidden_size), "wider")
     with pytest.raises(ValueError, match="config.json"):
         join_vision(language, wider, tmp_path / "refused")
+    swapped = tmp_path / "swapped"  # the same config, two words' ids swapped: the embedding rows would not match
+    shutil.copytree(vision, swapped)
+    tokenizer = json.loads((swapped / "tokenizer.json").read_text())
+    vocab = tokenizer["model"]["vocab"]
+    vocab["red"], vocab["blue"] = vocab["blue"], vocab["red"]
+    (swapped / "tokenizer.json").write_text(json.dumps(tokenizer))
+    with pytest.raises(ValueError, match="tokenizer.json"):
+        join_vision(language, swapped, tmp_path / "refused")
+
+    # a language model trained on from a saved folder is saved with its dtype in the config: still the same preset
+    continued, processor = load_model(language, device="cpu", dtype="float32")
+    saved_again = save_base_run(continued, processor, tmp_path / "continued")
+    assert (saved_again / "config.json").read_text() != (vision / "config.json").read_text()
+    join_vision(saved_again, vision, tmp_path / "joined-again")
+    assert torch.equal(load_file(str(tmp_path / "joined-again" / "model.safetensors"))["visual.merger.mlp.0.weight"],
+                       parts["vision"]["visual.merger.mlp.0.weight"])  # fmt: skip
