@@ -190,7 +190,9 @@ def train_pointer(
             checks.append((step, checked))
             log.info("step %d: held-out hinted %.1f %%", step, checked)
             if until_hinted is not None and checked >= until_hinted:
-                log.info("step %d: the mixed phase ends (hinted %.1f %% >= %g %%)", step, checked, until_hinted)
+                log.info(
+                    "step %d: the mixed phase ends (hinted %.1f %% >= %g %%)", step, checked, until_hinted
+                )
                 last = step
         if step % log_every == 0 or step == last:
             curve.append((step, round(accuracy, 1)))

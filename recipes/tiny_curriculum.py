@@ -204,8 +204,8 @@ def preset_facts(folder: Path) -> dict[str, object]:
     tokenizer = json.loads((folder / "tokenizer.json").read_text())
     return {
         "config.json": without_dtype(json.loads((folder / "config.json").read_text())),
-        "tokenizer.json": (tokenizer["model"].get("vocab"), tokenizer["model"].get("merges"),
-                           tokenizer.get("added_tokens")),  # fmt: skip
+        "tokenizer.json": [tokenizer["model"].get(part) for part in ("vocab", "merges")]
+        + [tokenizer.get("added_tokens")],
     }
 
 

@@ -218,7 +218,8 @@ def test_the_recipe_joins_the_pointers_language_model_with_the_warmed_up_tower(t
     wider = base(1, TinyShape(vocabulary=WORDS, hidden_size=2 * shape.hidden_size), "wider")
     with pytest.raises(ValueError, match="config.json"):
         join_vision(language, wider, tmp_path / "refused")
-    swapped = tmp_path / "swapped"  # the same config, two words' ids swapped: the embedding rows would not match
+    # the same config with two words' ids swapped: the embedding rows would not match
+    swapped = tmp_path / "swapped"
     shutil.copytree(vision, swapped)
     tokenizer = json.loads((swapped / "tokenizer.json").read_text())
     vocab = tokenizer["model"]["vocab"]
