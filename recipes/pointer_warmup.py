@@ -280,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the question stream's seed (and --fresh's init's)")
+    parser.add_argument(
+        "--init-seed", type=int, default=None, help="with --fresh: the new model's seed (default: --seed)"
+    )
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--report", type=Path, default=None, help="also write the report here")
     args = parser.parse_args(argv)
@@ -298,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         shape = load_config(args.fresh).model.tiny.shape()
         if args.initializer_range is not None:
             shape = dataclasses.replace(shape, initializer_range=args.initializer_range)
-        model, processor = build_tiny_model(args.seed, roles=(), shape=shape)
-        source = {"fresh": str(args.fresh), "initializer_range": shape.initializer_range}
+        init_seed = args.seed if args.init_seed is None else args.init_seed
+        model, processor = build_tiny_model(init_seed, roles=(), shape=shape)
+        source = {"fresh": str(args.fresh), "initializer_range": shape.initializer_range, "init_seed": init_seed}
     else:
         from videomind.model import load_model
 

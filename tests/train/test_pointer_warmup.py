@@ -3,6 +3,7 @@
 import json
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,40 @@ def test_the_command_asks_for_a_base_or_a_fresh_preset(capsys):
         main([])
     assert raised.value.code == 2
     assert "--fresh" in capsys.readouterr().err
+
+
+def test_a_fresh_model_can_take_its_init_from_another_seed_than_its_questions(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from videomind.train.config import load_config
+
+    # the recipe's preset, narrowed so that the check is quick
+    recipe_preset = Path(__file__).parents[2] / "configs" / "train" / "tiny_vision.yaml"
+    narrow = {"hidden_size: 128": "hidden_size: 32", "intermediate_size: 256": "intermediate_size: 64",
+              "num_layers: 4": "num_layers: 1", "mrope_section: [4, 6, 6]": "mrope_section: [2, 1, 1]"}  # fmt: skip
+    text = recipe_preset.read_text()
+    for wide, small in narrow.items():
+        assert wide in text
+        text = text.replace(wide, small)
+    preset = tmp_path / "tiny_vision.yaml"
+    preset.write_text(text)
+    for init_seed in (None, 3):
+        out = tmp_path / f"init-{init_seed}"
+        seeds = [] if init_seed is None else ["--init-seed", str(init_seed)]
+        assert main(["--fresh", str(preset), "--out", str(out), "--steps", "0", "--seed", "5", *seeds]) == 0
+        report = json.loads((out / "pointer_warmup.json").read_text())
+        assert report["seed"] == 5 and report["init_seed"] == (5 if init_seed is None else 3)
+    shape = load_config(preset).model.tiny.shape()
+    for init_seed, expected in ((None, 5), (3, 3)):  # no steps: the saved weights are the init's
+        saved = load_file(str(tmp_path / f"init-{init_seed}" / "model.safetensors"))
+        built, _ = build_tiny_model(seed=expected, roles=(), shape=shape)
+        other, _ = build_tiny_model(seed=8 - expected, roles=(), shape=shape)
+        name = "visual.blocks.0.attn.qkv.weight"
+        reference = dict(built.base.named_parameters())
+        key = next(k for k in reference if k.endswith(name))
+        assert torch.equal(saved[name], reference[key])
+        assert not torch.equal(saved[name], dict(other.base.named_parameters())[key])
 
 
 def test_until_hinted_needs_the_checks_that_judge_it(tmp_path, capsys):
