@@ -280,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0, help="the question stream's seed (and --fresh's init's)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the question stream's seed (and --fresh's init's)"
+    )
     parser.add_argument(
         "--init-seed", type=int, default=None, help="with --fresh: the new model's seed (default: --seed)"
     )
@@ -303,7 +305,11 @@ def main(argv: list[str] | None = None) -> int:
             shape = dataclasses.replace(shape, initializer_range=args.initializer_range)
         init_seed = args.seed if args.init_seed is None else args.init_seed
         model, processor = build_tiny_model(init_seed, roles=(), shape=shape)
-        source = {"fresh": str(args.fresh), "initializer_range": shape.initializer_range, "init_seed": init_seed}
+        source = {
+            "fresh": str(args.fresh),
+            "initializer_range": shape.initializer_range,
+            "init_seed": init_seed,
+        }
     else:
         from videomind.model import load_model
 
