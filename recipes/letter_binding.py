@@ -9,7 +9,9 @@ prefill's "(") on every parameter. Scored every ``--eval-every`` steps on questi
 the file's last 2000 lines): the hinted ones (the answer stated in words: pointing only) and the unhinted ones
 (the answer only on screen: seeing, then pointing), each as accuracy and the share of the most frequent letter,
 and the unhinted ones again with blank clips (``unhinted_blank``: every pixel at the normalisation mean), the
-control for what the question and its options give away without looking.
+control for what the question and its options give away without looking. Before training, the hinted ones are also
+read with blank clips (``hinted_blank``) and as text without any video block (``hinted_as_text``, the pointer
+stage's prompt): what a video block costs the starting model's reading of the hint.
 This isolates binding from everything else the base stage teaches (docs/TINY_MODEL.md): a base that stays at the
 text prior on the unhinted questions here will not answer from the video after the base stage either. Writes the
 report, and with ``--save DIR`` the trained model as a base folder (a curriculum stage: the next one starts there)
@@ -166,6 +168,22 @@ def run(
         )
         return scores
 
+    def hint_reading(hinted: list[dict]) -> dict:
+        """How the starting model reads the held-out hinted questions without what their clips show: with every
+        pixel at the normalisation mean, and as text with no video block at all (the pointer stage's prompt). Against
+        ``hinted`` (with the clips) they say what a video block costs the model's reading of the hint."""
+        from recipes.pointer_warmup import LETTERS, pointer_accuracy
+
+        if not hinted:
+            return {}
+        as_text = [(r["question"], r["options"], LETTERS.index(r["answer"])) for r in hinted]
+        return {
+            "hinted_blank": accuracy(
+                model, score_items["hinted"], collate, tokenizer, blank=True, types=types["hinted"]
+            ),
+            "hinted_as_text": pointer_accuracy(model, processor, len(as_text), hinted=as_text),
+        }
+
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
     checkpoint = save / CHECKPOINT if save is not None else None
@@ -178,9 +196,10 @@ def run(
         report, hits, done = state["report"], state["hits"], state["step"]
         log.info("resuming %s at step %d", save, done)
     else:
+        before = {**evaluate(), **hint_reading([records[i] for i in scored["hinted"]])}
         report = {"base": str(base), "presence": str(presence), "steps": steps, "batch_size": batch_size,
                   "learning_rate": learning_rate, "held_out": {k: len(v) for k, v in scored.items()},
-                  "before": evaluate(), "curve": []}  # fmt: skip
+                  "before": before, "curve": []}  # fmt: skip
         hits, done = [], 0
         log.info("before: %s", report["before"])
     started = time.perf_counter() - (report["curve"][-1]["seconds"] if report["curve"] else 0)

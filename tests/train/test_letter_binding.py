@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from recipes.letter_binding import held_out, letter_only, run
-from recipes.pointer_warmup import WORDS
+from recipes.pointer_warmup import WORDS, pointer_accuracy
 from recipes.presence_questions import write_presence
 from videomind.data.collator import IGNORE_INDEX
-from videomind.model import build_tiny_model
+from videomind.model import build_tiny_model, load_model
 from videomind.model.tiny import TinyShape
 from videomind.train.saving import save_base_run
 
@@ -61,6 +61,13 @@ def test_letter_training_on_clips_reports_hinted_and_unhinted_scores(tmp_path, s
             kinds = point[name]["by_type"]
             assert set(kinds) <= {"shown", "colour", "kind", "never"} and kinds
             assert all(0.0 <= v <= 100.0 for v in kinds.values())
+    # the starting model's reading of the hinted questions without their clips' content: blank clips, and as text
+    assert report["before"]["hinted_blank"]["by_type"].keys() == report["before"]["hinted"]["by_type"].keys()
+    start, processor = load_model(tmp_path / "base", device="cpu", dtype="float32")
+    kept = [lines[i] for i in held_out(lines, 2)["hinted"]]
+    as_text = [(r["question"], r["options"], "ABCD".index(r["answer"])) for r in kept]
+    assert report["before"]["hinted_as_text"] == pointer_accuracy(start, processor, len(kept), hinted=as_text)
+    assert "hinted_blank" not in report["curve"][-1]  # measured once, before training
     json.dumps(report)  # the report is plain JSON
     # --save keeps the trained model as a base folder the next stage loads
     from safetensors.torch import load_file
