@@ -17,9 +17,10 @@ import time
 import torch
 
 from videomind.data.span_targets import grounding_targets
-from videomind.model.bases import TokenIds, family_of
+from videomind.model.bases import family_of
 from videomind.model.config import VideoMindConfig
 from videomind.model.modeling import VideoMindModel
+from videomind.model.rope_index import TokenIds
 from videomind.train.config import ModelConfig
 from videomind.train.setup import _attach_role, enable_gradient_checkpointing
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from videomind.model.modeling import TokenIds, official_rope_index
+from videomind.model.rope_index import TokenIds, official_rope_index
 
 IDS = TokenIds(
     vision_start=1, vision_end=2, video_pad=3, image_pad=4, pad=0, eos=(9,), seg_start=5, seg_end=6

@@ -31,10 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import DynamicCache
 
-from videomind.model.bases import TokenIds, family_of, official_rope_index  # noqa: F401 (re-exported)
+from videomind.model.bases import family_of
 from videomind.model.config import VideoMindConfig
 from videomind.model.grounding_head import TimestampDecoder
 from videomind.model.patch_projection import use_matmul_patch_projection
+from videomind.model.rope_index import TokenIds
 
 log = logging.getLogger(__name__)
 
