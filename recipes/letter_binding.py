@@ -172,11 +172,11 @@ def run(
         """How the starting model reads the held-out hinted questions without what their clips show: with every
         pixel at the normalisation mean, and as text with no video block at all (the pointer stage's prompt). Against
         ``hinted`` (with the clips) they say what a video block costs the model's reading of the hint."""
-        from recipes.pointer_warmup import LETTERS, pointer_accuracy
+        from recipes.pointer_warmup import pointer_accuracy, text_question
 
         if not hinted:
             return {}
-        as_text = [(r["question"], r["options"], LETTERS.index(r["answer"])) for r in hinted]
+        as_text = [text_question(record) for record in hinted]
         return {
             "hinted_blank": accuracy(
                 model, score_items["hinted"], collate, tokenizer, blank=True, types=types["hinted"]

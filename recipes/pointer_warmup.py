@@ -58,14 +58,20 @@ HELD_OUT_SEED = 10_000  # questions drawn with this seed score the model after t
 HELD_OUT_HINTED = 400  # the last hinted questions of --presence are kept out of training to score it
 
 
+def text_question(record: dict) -> tuple[str, list[str], int]:
+    """A ``recipes.presence_questions`` line as a pointer question, its video left out: (question, options, answer
+    index)."""
+    return record["question"], record["options"], LETTERS.index(record["answer"])
+
+
 def hinted_questions(presence: Path) -> list[tuple[str, list[str], int]]:
-    """The hinted questions of a ``recipes.presence_questions`` file as text: (question, options, answer index)."""
+    """The hinted questions of a ``recipes.presence_questions`` file as text (``text_question``)."""
     questions = []
     with open(presence, encoding="utf-8") as file:
         for line in file:
             record = json.loads(line)
             if record["extra"].get("hinted"):
-                questions.append((record["question"], record["options"], LETTERS.index(record["answer"])))
+                questions.append(text_question(record))
     return questions
 
 
