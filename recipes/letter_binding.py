@@ -79,8 +79,9 @@ def letter_logits(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def held_out(records: list[dict], count: int) -> dict[str, list[int]]:
-    """Indices of ``count`` hinted and ``count`` unhinted questions among the last ``HELD_OUT_TAIL`` lines."""
-    tail = range(max(0, len(records) - HELD_OUT_TAIL), len(records))
+    """Indices of ``count`` hinted and ``count`` unhinted multiple-choice questions among the last
+    ``HELD_OUT_TAIL`` lines (free-text ones are neither: they are never scored)."""
+    tail = [i for i in range(max(0, len(records) - HELD_OUT_TAIL), len(records)) if records[i].get("options")]
     hinted = [i for i in tail if records[i]["extra"].get("hinted")]
     unhinted = [i for i in tail if not records[i]["extra"].get("hinted")]
     return {"hinted": hinted[:count], "unhinted": unhinted[:count]}
@@ -133,7 +134,7 @@ def run(
     """Train ``base`` on the letters of ``presence``'s questions and return the report. ``gate``: (step, %) where
     the held-out unhinted accuracy must have reached % by that step's evaluation, else the run stops there with
     ``GateMissed`` (its checkpoint kept, the scores in ``save``/``GATE_MISSED``) instead of training on."""
-    from videomind.data.collator import Collator
+    from videomind.data.collator import IGNORE_INDEX, Collator
     from videomind.data.mixing import RoleDataset, SourceSpec, build_mix
     from videomind.model import load_model
     from videomind.train.config import load_config
@@ -184,6 +185,10 @@ def run(
             "hinted_as_text": pointer_accuracy(model, processor, len(as_text), hinted=as_text),
         }
 
+    def supervised(index: int, item: dict) -> dict:
+        """A question's item with the loss on its letter; a free-text one's (no options) on its whole reply."""
+        return letter_only(item, tokenizer) if records[index].get("options") else item
+
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
     checkpoint = save / CHECKPOINT if save is not None else None
@@ -208,17 +213,22 @@ def run(
         for group in optimizer.param_groups:  # 100 warm-up steps
             group["lr"] = learning_rate * min(1.0, step / 100)
         picked = rng.sample(trained, min(batch_size, len(trained)))
-        batch = collate([letter_only(dataset[(i, step)], tokenizer) for i in picked])
+        batch = collate([supervised(i, dataset[(i, step)]) for i in picked])
         logits, target = letter_logits(model, batch)
         loss = F.cross_entropy(logits, target)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        hits += (logits.argmax(-1) == target).tolist()
+        per_row = (batch["labels"][:, 1:] != IGNORE_INDEX).sum(1)  # letter_logits' positions, row by row
+        is_letter = torch.tensor([bool(records[i].get("options")) for i in picked]).repeat_interleave(per_row)
+        hits += (logits.argmax(-1) == target)[is_letter].tolist()  # the letters' accuracy only
         if step % eval_every == 0 or step == steps:
             recent = hits[-100 * batch_size :]
-            point = {"step": step, "train_last_100_steps": round(100 * sum(recent) / len(recent), 1),
+            trained_letters = (
+                round(100 * sum(recent) / len(recent), 1) if recent else None
+            )  # None: free text only
+            point = {"step": step, "train_last_100_steps": trained_letters,
                      **evaluate(), "seconds": round(time.perf_counter() - started)}  # fmt: skip
             report["curve"].append(point)
             log.info("%s", point)

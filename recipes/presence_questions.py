@@ -19,7 +19,13 @@ ones on 4-8 second windows of the training videos, computed from the worlds the 
   (the first step of a curriculum; ``--types`` picks the kinds of question, "kind_seen:2" weighing one twice as
   much, ``--window`` their length);
 - ``background`` (single-attribute, not in the default mix): "What is the background of the video?" over four of
-  the textures, the benchmark's own wording: the background is the same in every window.
+  the textures, the benchmark's own wording: the background is the same in every window;
+- ``describe`` (not in the default mix, never hinted): "Describe the video." answered in free text, no options:
+  "The background is diagonal stripes. It shows the blue square and the red star." (the shapes on screen in
+  alphabetical order), asked only of windows where every shape that may be seen (jitter and margin included) is on
+  screen the whole window in one colour, so the description is exactly what the clip shows. Trained on every word
+  of the reply (``recipes.letter_binding``), it asks the language model to SAY what the tower sees, far more
+  signal a question than one option letter.
 
 Shapes that change colour inside a window are never asked about. The windows are training data only: the test
 split and the ``medium`` preset are untouched. Output: ``<out>/train.jsonl`` (docs/DATA.md, ``custom``), one line
@@ -45,7 +51,7 @@ JITTER = 0.25  # the answer crop jitter of the base preset: a window may grow by
 MARGIN = 0.5  # seconds added around the jittered window when listing what might be on screen
 KIND_WEIGHTS = {"shown": 0.35, "colour": 0.25, "kind": 0.25, "never": 0.15}
 # asked only when picked (``types``), with equal weights
-SINGLE_ATTRIBUTE = ("colour_seen", "kind_seen", "background")
+SINGLE_ATTRIBUTE = ("colour_seen", "kind_seen", "background", "describe")
 LETTERS = "ABCD"
 FIELDS = ("colour", "kind")  # an actor's fields, in the order of the (colour, kind) pairs
 
@@ -122,7 +128,19 @@ def window_questions(
         elif kind == "background":
             text = "What is the background of the video?"
             built = _options(BACKGROUNDS[world["background"]["kind"]], [], list(BACKGROUNDS.values()), rng)
-        elif kind in SINGLE_ATTRIBUTE and steady:
+        elif kind == "describe" and steady and maybe == sorted((a["colour"], a["kind"]) for a in steady):
+            shown = sorted(f"the {a['colour']} {a['kind']}" for a in steady)
+            listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+            background = BACKGROUNDS[world["background"]["kind"]]
+            caption = f"The background is {background}. It shows {listed}."
+            return {
+                "question": "Describe the video.",
+                "options": None,
+                "answer": caption,
+                "type": kind,
+                "hint": "",
+            }
+        elif kind in ("colour_seen", "kind_seen") and steady:
             field, every = ("colour", COLOUR_NAMES) if kind == "colour_seen" else ("kind", SHAPES)
             # both colours of a shape recolouring near the window count as shown (whichever it has then)
             somewhere = {pair[FIELDS.index(field)] for pair in maybe} | {
@@ -212,7 +230,15 @@ def write_presence(
                 record = {"id": f"{vid}#p{n}", "video": str(video), "duration": world["duration"],
                           "spans": [[start, start + length]], "data_type": "multimodal", **asked}  # fmt: skip
                 asked_type, hint = record.pop("type"), record.pop("hint")
-                record["extra"] = {"presence_type": asked_type, "hinted": rng.random() < hinted}
+                if (
+                    record["options"] is None
+                ):  # free text: no options, never hinted, its own ids (files are mixed)
+                    del record["options"]
+                    record["id"] = f"{vid}#d{n}"
+                record["extra"] = {
+                    "presence_type": asked_type,
+                    "hinted": rng.random() < hinted and bool(hint),
+                }
                 if record["extra"]["hinted"]:
                     record["question"] = f"{hint} {record['question']}"
                 file.write(json.dumps(record) + "\n")

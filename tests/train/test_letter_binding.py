@@ -39,7 +39,7 @@ def _glance_work(tmp_path, synth_root, monkeypatch, phases):
 
 
 def test_held_out_questions_come_from_the_tail_split_by_hint():
-    records = [{"extra": {"hinted": i % 3 == 0}} for i in range(2500)]
+    records = [{"options": ["a", "b"], "extra": {"hinted": i % 3 == 0}} for i in range(2500)]
     scored = held_out(records, 5)
     assert all(i >= 500 for ids in scored.values() for i in ids)
     assert all(records[i]["extra"]["hinted"] for i in scored["hinted"]) and len(scored["hinted"]) == 5
@@ -200,3 +200,35 @@ def test_the_recipe_glance_stage_stops_at_its_gate_and_a_resumed_recipe_stops_th
     with pytest.raises(RuntimeError, match="delete .* to train on past the gate"):
         tiny_curriculum.stage_glance(work)  # resumed: stops again without training
     assert missed.stat().st_mtime_ns == stamp
+
+
+def test_descriptions_train_their_whole_reply_and_are_never_scored(tmp_path, synth_root, monkeypatch):
+    import types
+
+    from recipes import letter_binding
+
+    _presence_and_base(tmp_path, synth_root)
+    write_presence(synth_root, tmp_path / "describe", per_video=20, seed=2, types=["describe"])
+    write_presence(synth_root, tmp_path / "mcq", per_video=1, seed=3, hinted=0.5)
+    described = (tmp_path / "describe" / "train.jsonl").read_text().splitlines()
+    questions = (tmp_path / "mcq" / "train.jsonl").read_text().splitlines()
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "train.jsonl").write_text("\n".join([*described, *questions]) + "\n")
+    records = [json.loads(line) for line in [*described, *questions]]
+    scored = held_out(records, len(questions))  # every question held out: only descriptions are trained
+    assert sorted(scored["hinted"] + scored["unhinted"]) == list(range(len(described), len(records)))
+
+    targets = []
+
+    def cross_entropy(logits, target, *args, **kwargs):
+        targets.append(target.numel())
+        return F.cross_entropy(logits, target, *args, **kwargs)
+
+    monkeypatch.setattr(letter_binding, "F", types.SimpleNamespace(cross_entropy=cross_entropy))
+    report = run(tmp_path / "base", mixed / "train.jsonl", steps=2, batch_size=2,
+                 held_out_count=len(questions), eval_every=2)  # fmt: skip
+    # two descriptions a step, each "The background is ... It shows ..." with every token supervised
+    assert len(targets) == 2 and min(targets) > 2 * 12
+    assert report["curve"][-1]["train_last_100_steps"] is None  # no letter was trained
+    assert report["held_out"] == {k: len(v) for k, v in scored.items()}

@@ -190,3 +190,42 @@ def test_background_questions_name_the_videos_texture_among_four():
         answers[asked["answer"]] += 1
         assert options["ABCD".index(asked["answer"])] == "polka dots"
     assert len(answers) > 1  # the right option's letter varies
+
+
+def test_describe_states_exactly_the_shapes_that_can_be_seen_and_the_background():
+    from videomind.data.synthetic.config import BACKGROUNDS
+
+    world = {**WORLD, "background": {"kind": "waves"}}
+    rng = random.Random(0)
+    described = 0
+    for start in range(0, 24):
+        for length in (4.0, 6.0, 8.0):
+            end = start + length
+            if end > world["duration"]:
+                continue
+            asked = window_questions(world, float(start), end, rng, {"describe": 1.0})
+            margin = 0.25 * length + 0.5
+            around = _seen(world, start - margin, end + margin)
+            if asked is None:
+                continue
+            described += 1
+            assert (
+                asked["options"] is None and asked["question"] == "Describe the video." and not asked["hint"]
+            )
+            background, shows = asked["answer"].removesuffix(".").split(". It shows ")
+            assert background == f"The background is {BACKGROUNDS['waves']}"
+            named = shows.replace(" and ", ", ").split(", ")
+            assert named == sorted(named)  # alphabetical: one description a window
+            assert {tuple(n.split()[1:]) for n in named} == around  # every shape that may be seen, no other
+    assert described > 3
+
+
+def test_written_descriptions_are_free_text_answers_never_hinted(synth_root, tmp_path):
+    out = tmp_path / "describe"
+    count = write_presence(synth_root, out, per_video=20, seed=1, hinted=1.0, types=["describe"])
+    records = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert count == len(records) > 0
+    assert all("options" not in r and not r["extra"]["hinted"] for r in records)
+    sample = get_source("custom", out).load("train")[0]
+    example = answering_example(sample, ExampleSettings(answer_crop=True, answer_crop_min_len=4.0))
+    assert example.prompt == "Describe the video." and example.response == records[0]["answer"]
