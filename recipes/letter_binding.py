@@ -19,6 +19,11 @@ with the report beside it; a run with ``--save`` keeps a checkpoint there at eve
 after a kill resumes from it. ``--gate STEP PERCENT`` stops the run at evaluation step STEP when the held-out
 unhinted accuracy there is below PERCENT (exit status 3, the checkpoint kept and the scores in
 ``letter_binding_gate_missed.json``): the recipe's glance stage does not train on a model that does not look.
+``--freeze-vision`` trains the language model alone: trained with it at the same rate, the warmed-up tower lost what
+its probe reads and the glance did not learn to look (docs/TINY_MODEL.md, thirteenth sitting).
+
+Records without options (``recipes.presence_questions --types describe``) are trained on their whole free-text
+reply and never scored.
 """
 
 from __future__ import annotations
@@ -130,10 +135,12 @@ def run(
     seed: int = 0,
     save: Path | None = None,
     gate: tuple[int, float] | None = None,
+    freeze_vision: bool = False,
 ) -> dict:
     """Train ``base`` on the letters of ``presence``'s questions and return the report. ``gate``: (step, %) where
     the held-out unhinted accuracy must have reached % by that step's evaluation, else the run stops there with
-    ``GateMissed`` (its checkpoint kept, the scores in ``save``/``GATE_MISSED``) instead of training on."""
+    ``GateMissed`` (its checkpoint kept, the scores in ``save``/``GATE_MISSED``) instead of training on.
+    ``freeze_vision``: only the language model trains; the vision tower and its merger keep their weights."""
     from videomind.data.collator import IGNORE_INDEX, Collator
     from videomind.data.mixing import RoleDataset, SourceSpec, build_mix
     from videomind.model import load_model
@@ -189,7 +196,11 @@ def run(
         """A question's item with the loss on its letter; a free-text one's (no options) on its whole reply."""
         return letter_only(item, tokenizer) if records[index].get("options") else item
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    vision = {id(p) for p in model.visual.parameters()} if freeze_vision else set()
+    trained_parameters = [p for p in model.parameters() if id(p) not in vision]
+    for parameter in model.parameters():  # a frozen tower keeps the features its warm-up taught
+        parameter.requires_grad_(id(parameter) not in vision)
+    optimizer = torch.optim.AdamW(trained_parameters, lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
     checkpoint = save / CHECKPOINT if save is not None else None
     if checkpoint is not None and checkpoint.is_file():  # resume where the last evaluation left off
@@ -203,7 +214,7 @@ def run(
     else:
         before = {**evaluate(), **hint_reading([records[i] for i in scored["hinted"]])}
         report = {"base": str(base), "presence": str(presence), "steps": steps, "batch_size": batch_size,
-                  "learning_rate": learning_rate, "held_out": {k: len(v) for k, v in scored.items()},
+                  "learning_rate": learning_rate, "freeze_vision": freeze_vision, "held_out": {k: len(v) for k, v in scored.items()},
                   "before": before, "curve": []}  # fmt: skip
         hits, done = [], 0
         log.info("before: %s", report["before"])
@@ -218,7 +229,7 @@ def run(
         loss = F.cross_entropy(logits, target)
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained_parameters, 1.0)
         optimizer.step()
         per_row = (batch["labels"][:, 1:] != IGNORE_INDEX).sum(1)  # letter_logits' positions, row by row
         is_letter = torch.tensor([bool(records[i].get("options")) for i in picked]).repeat_interleave(per_row)
@@ -280,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gate", nargs=2, type=float, metavar=("STEP", "PERCENT"), default=None,
                         help=f"stop (exit {GATE_EXIT_CODE}) when the held-out unhinted accuracy at STEP (an "
                              "evaluation step) is below PERCENT")  # fmt: skip
+    parser.add_argument("--freeze-vision", action="store_true",
+                        help="train the language model only: the vision tower and its merger stay as they are")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
@@ -287,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     gate = (int(args.gate[0]), args.gate[1]) if args.gate else None
     try:
         report = run(args.base, args.presence, args.steps, args.batch_size, args.learning_rate, args.held_out,
-                     args.eval_every, args.preset, save=args.save, gate=gate)  # fmt: skip
+                     args.eval_every, args.preset, save=args.save, gate=gate,
+                     freeze_vision=args.freeze_vision)  # fmt: skip
     except GateMissed as missed:
         log.error("%s", missed)
         return GATE_EXIT_CODE

@@ -232,3 +232,21 @@ def test_descriptions_train_their_whole_reply_and_are_never_scored(tmp_path, syn
     assert len(targets) == 2 and min(targets) > 2 * 12
     assert report["curve"][-1]["train_last_100_steps"] is None  # no letter was trained
     assert report["held_out"] == {k: len(v) for k, v in scored.items()}
+
+
+def test_a_frozen_vision_side_keeps_its_weights_while_the_language_model_trains(tmp_path, synth_root):
+    from safetensors.torch import load_file
+
+    presence = _presence_and_base(tmp_path, synth_root)
+    report = run(tmp_path / "base", presence / "train.jsonl", steps=2, batch_size=2, held_out_count=1,
+                 eval_every=2, save=tmp_path / "lm", freeze_vision=True)  # fmt: skip
+    before, after = (load_file(tmp_path / f / "model.safetensors") for f in ("base", "lm"))
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("model.layers.") for k in changed)
+    assert not any(k.startswith("visual.") for k in changed)  # the tower and its merger as they were
+    assert report["freeze_vision"] is True
+    unfrozen = run(tmp_path / "base", presence / "train.jsonl", steps=2, batch_size=2, held_out_count=1,
+                   eval_every=2, save=tmp_path / "all")  # fmt: skip
+    trained = load_file(tmp_path / "all" / "model.safetensors")
+    assert any(not torch.equal(before[k], trained[k]) for k in before if k.startswith("visual."))
+    assert unfrozen["freeze_vision"] is False
