@@ -18,10 +18,11 @@ training stage cut off resumes from its last checkpoint):
    model of the same preset on the other core while the vision warm-up runs, and the two are joined;
 5. ``glance``: "Which colour / What shape is shown in the video?" on 4-8 s windows, over four one-word options
    of which only the answer is on screen, and "What is the background of the video?", loss on the letter alone
-   (``recipes.letter_binding``): where the model first answers from what it sees; its first phase stops the recipe
-   when the held-out unhinted accuracy is below ``GLANCE_GATE`` at step 1000 (a model that does not look);
-6. ``base``: the whole model on those questions, the benchmark's questions (evidence crops and whole videos),
-   descriptions and timing (configs/train/tiny_base.yaml); this is also the answerer;
+   (``recipes.letter_binding``, the language model alone: the tower keeps its warm-up's weights): where the model
+   first answers from what it sees; its first phase stops the recipe when the held-out unhinted accuracy is below
+   ``GLANCE_GATE`` at step 1500 (a model that does not look);
+6. ``base``: the language model on those questions, the benchmark's questions (evidence crops and whole videos),
+   descriptions and timing, the vision side frozen (configs/train/tiny_base.yaml); this is also the answerer;
 7. ``grounder`` / ``planner``: LoRA roles on top of it (configs/train/tiny_<role>.yaml); ``verifier_data`` runs the
    trained grounder on held-out training queries, the candidates the verifier is measured on
    (``recipes.verifier_auc``); ``verifier``: the verifier's language model trained whole on the presence pairs

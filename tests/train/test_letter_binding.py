@@ -151,6 +151,15 @@ def test_the_recipe_glance_stage_trains_from_the_pointer_and_is_skipped_once_don
     assert reports["glance-mixed"]["base"] == "runs/tiny-pointer"
     assert reports["glance"]["base"] == "runs/tiny-glance-mixed"
     assert (work / "runs" / "tiny-glance" / "model.safetensors").is_file()
+    # the language model learns to look; the tower keeps what its warm-up taught
+    from safetensors.torch import load_file
+
+    start, glanced = (
+        load_file(work / "runs" / f / "model.safetensors") for f in ("tiny-pointer", "tiny-glance")
+    )
+    assert all(torch.equal(start[k], glanced[k]) for k in start if k.startswith("visual."))
+    assert any(not torch.equal(start[k], glanced[k]) for k in start if k.startswith("model.layers."))
+    assert reports["glance"]["freeze_vision"] is True
     stamp = (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns
     tiny_curriculum.stage_glance(work)  # finished: nothing is trained again
     assert (work / "runs" / "tiny-glance" / "model.safetensors").stat().st_mtime_ns == stamp
