@@ -236,9 +236,8 @@ def run(
         hits += (logits.argmax(-1) == target)[is_letter].tolist()  # the letters' accuracy only
         if step % eval_every == 0 or step == steps:
             recent = hits[-100 * batch_size :]
-            trained_letters = (
-                round(100 * sum(recent) / len(recent), 1) if recent else None
-            )  # None: free text only
+            # None when only free-text records were trained
+            trained_letters = round(100 * sum(recent) / len(recent), 1) if recent else None
             point = {"step": step, "train_last_100_steps": trained_letters,
                      **evaluate(), "seconds": round(time.perf_counter() - started)}  # fmt: skip
             report["curve"].append(point)

@@ -230,9 +230,8 @@ def write_presence(
                 record = {"id": f"{vid}#p{n}", "video": str(video), "duration": world["duration"],
                           "spans": [[start, start + length]], "data_type": "multimodal", **asked}  # fmt: skip
                 asked_type, hint = record.pop("type"), record.pop("hint")
-                if (
-                    record["options"] is None
-                ):  # free text: no options, never hinted, its own ids (files are mixed)
+                # free text: no options, never hinted, ids of its own (the files are mixed with others)
+                if record["options"] is None:
                     del record["options"]
                     record["id"] = f"{vid}#d{n}"
                 record["extra"] = {
