@@ -145,6 +145,7 @@ def run(
     from videomind.data.mixing import RoleDataset, SourceSpec, build_mix
     from videomind.model import load_model
     from videomind.train.config import load_config
+    from videomind.train.setup import _train_everything
 
     data = load_config(preset).data
     model, processor = load_model(base, device="cpu", dtype="float32")
@@ -192,14 +193,15 @@ def run(
             "hinted_as_text": pointer_accuracy(model, processor, len(as_text), hinted=as_text),
         }
 
+    has_options = [bool(record.get("options")) for record in records]
+
     def supervised(index: int, item: dict) -> dict:
         """A question's item with the loss on its letter; a free-text one's (no options) on its whole reply."""
-        return letter_only(item, tokenizer) if records[index].get("options") else item
+        return letter_only(item, tokenizer) if has_options[index] else item
 
-    vision = {id(p) for p in model.visual.parameters()} if freeze_vision else set()
-    trained_parameters = [p for p in model.parameters() if id(p) not in vision]
-    for parameter in model.parameters():  # a frozen tower keeps the features its warm-up taught
-        parameter.requires_grad_(id(parameter) not in vision)
+    # the base stage's own switch: with freeze_vision the tower and its merger keep their warm-up weights
+    _train_everything(model, freeze_vision)
+    trained_parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained_parameters, lr=learning_rate, weight_decay=0.01)
     rng = random.Random(seed)
     checkpoint = save / CHECKPOINT if save is not None else None
@@ -232,7 +234,7 @@ def run(
         torch.nn.utils.clip_grad_norm_(trained_parameters, 1.0)
         optimizer.step()
         per_row = (batch["labels"][:, 1:] != IGNORE_INDEX).sum(1)  # letter_logits' positions, row by row
-        is_letter = torch.tensor([bool(records[i].get("options")) for i in picked]).repeat_interleave(per_row)
+        is_letter = torch.tensor([has_options[i] for i in picked]).repeat_interleave(per_row)
         hits += (logits.argmax(-1) == target)[is_letter].tolist()  # the letters' accuracy only
         if step % eval_every == 0 or step == steps:
             recent = hits[-100 * batch_size :]
